@@ -21,11 +21,16 @@ _THERMO = "step pe c_ak_press[1] c_ak_press[2] c_ak_press[3] c_ak_press[4] c_ak_
 def open_structure(atoms: Atoms, potential, species=None, comm=None, log=None, screen=False, triclinic=False):
     """A LAMMPS instance holding ``atoms`` and ``potential``; returns (lmp, prism, species).
 
+    species: element of each atom type (default: all of the potential's elements).
+
     Defines ``compute ak_press`` (virial pressure) and ``compute ak_pe`` (per-atom energy);
     the caller closes ``lmp``.
     """
     pot = get_potential(potential)
-    species = species_of(atoms, species)
+    pot.check(sorted(set(atoms.get_chemical_symbols())))
+    # by default one type per element of the potential, in its order: types then stay the
+    # same whatever the composition (eam/cd also insists on every element having a type)
+    species = species_of(atoms, pot.elements if species is None else species)
     pot.check(species)
     lmp = Lammps(comm=comm, log=log, screen=screen)
     try:

@@ -89,6 +89,9 @@ class Potential:
         """
         if isinstance(pair_coeff, str):
             pair_coeff = [pair_coeff]
+        for text in (pair_style, *pair_coeff):
+            if re.search(r"[\x00-\x1f]", text):
+                raise ValueError(f"custom potential: control characters (newline, ...) are not allowed in a LAMMPS command: {text!r}")
         for w in pair_style.split():
             safe_token(w, "pair_style")
         for line in pair_coeff:

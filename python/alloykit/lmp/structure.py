@@ -127,9 +127,10 @@ def get_atoms(lmp, species: list[str], prism: Prism | None = None) -> Atoms:
     With the ``prism`` returned by :func:`put_atoms`, cell and positions are rotated
     back into the input's frame (following any box change LAMMPS made).
     """
-    boxlo = np.asarray(lmp.raw.extract_box()[0])
     cell_l = lammps_cell(lmp)
-    x = gather(lmp, "x", 1, 3) - boxlo
+    # absolute coordinates: the box started at the origin, and a shrink-wrapped or
+    # relaxed box moves its corner, not the atoms
+    x = gather(lmp, "x", 1, 3)
     images = decode_images(gather(lmp, "image", 0, 1))
     x = x + images @ cell_l
     types = gather(lmp, "type", 0, 1)

@@ -64,16 +64,39 @@ class TorchPairModel(MLIAPUnified):
 
 @register_model_class
 class TorchLennardJones(TorchPairModel):
-    """``pair_style lj/cut`` (unshifted): 4 eps [(sigma/r)^12 - (sigma/r)^6]."""
+    """4 eps [(sigma/r)^12 - (sigma/r)^6], truncated at rcut as ``pair_style lj/cut``
+    (``truncation="cut"``, unshifted) or force-shifted as ``lj/smooth/linear``
+    (``truncation="linear"``: energy and force go to zero at rcut)."""
 
     params = ("epsilon", "sigma")
 
-    def __init__(self, element_types, epsilon, sigma, rcut: float, device: str = "cpu"):
+    def __init__(self, element_types, epsilon, sigma, rcut: float, truncation: str = "cut", device: str = "cpu"):
+        if truncation not in ("cut", "linear"):
+            raise ValueError(f"truncation: expected 'cut' or 'linear', got {truncation!r}")
+        self.truncation = truncation
         super().__init__(element_types, rcut, device, epsilon=epsilon, sigma=sigma)
 
+    def _lj(self, r, eps, sig):
+        sr6 = (sig / r) ** 6
+        return 4.0 * eps * (sr6 * sr6 - sr6), 4.0 * eps * (-12.0 * sr6 * sr6 + 6.0 * sr6) / r
+
     def phi(self, r, ei, ej):
-        sr6 = (self.sigma[ei, ej] / r) ** 6
-        return 4.0 * self.epsilon[ei, ej] * (sr6 * sr6 - sr6)
+        eps, sig = self.epsilon[ei, ej], self.sigma[ei, ej]
+        e, _ = self._lj(r, eps, sig)
+        if self.truncation == "linear":
+            rc = torch.full_like(r, 2.0 * self.rcutfac)
+            ec, dec = self._lj(rc, eps, sig)
+            e = e - ec - (r - rc) * dec
+        return e
+
+    def to_dict(self):
+        config, tensors = super().to_dict()
+        config["truncation"] = self.truncation
+        return config, tensors
+
+    @classmethod
+    def from_dict(cls, config, tensors):
+        return cls(config["element_types"], rcut=config["rcut"], truncation=config.get("truncation", "cut"), **tensors)
 
 
 @register_model_class

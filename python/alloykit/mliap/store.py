@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import warnings
 from pathlib import Path
 
 from .base import MLIAPUnified
@@ -78,7 +79,9 @@ def load_model(path: str | Path) -> MLIAPUnified:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: model file not found")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():    # torch warns about foreign pickle protocols
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:    # not a torch archive, or one holding more than plain data
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ValueError(f"{path}: not an alloykit model file ({first[:160]})") from None
