@@ -334,3 +334,48 @@ void PairMLIAPUnified::compute(int eflag, int vflag)
     for (int ii = 0; ii < nlistatoms; ii++) eatom[iatoms[ii]] += eatoms[ii];
   if (vflag_fdotr) virial_fdotr_compute();
 }
+
+/* ----------------------------------------------------------------------
+   The scatter loops behind data.update_pair_energy / update_pair_forces, called from
+   alloykit.mliap.coupling through ctypes: in numpy they cost more than most models.
+---------------------------------------------------------------------- */
+
+extern "C" __attribute__((visibility("default"))) void
+alloykit_update_pair_energy(int npairs, const int *pair_i, const double *eij, int nlistatoms,
+                            const int *iatoms, int ntotal, double *eatoms, double *energy)
+{
+  std::vector<double> per_atom(ntotal, 0.0);
+  for (int n = 0; n < npairs; n++) per_atom[pair_i[n]] += 0.5 * eij[n];
+  double total = 0.0;
+  for (int ii = 0; ii < nlistatoms; ii++) {
+    eatoms[ii] = per_atom[iatoms[ii]];
+    total += eatoms[ii];
+  }
+  *energy = total;
+}
+
+extern "C" __attribute__((visibility("default"))) void
+alloykit_update_pair_forces(int npairs, const int *pair_i, const int *jatoms, const double *fij,
+                            const double *rij, double *f, double *virial, double *vatom)
+{
+  for (int n = 0; n < npairs; n++) {
+    const int i = pair_i[n], j = jatoms[n];
+    const double *fn = fij + 3 * n;
+    for (int k = 0; k < 3; k++) {
+      f[3 * i + k] += fn[k];
+      f[3 * j + k] -= fn[k];
+    }
+    if (virial || vatom) {
+      const double *r = rij + 3 * n;
+      const double v[6] = {-r[0] * fn[0], -r[1] * fn[1], -r[2] * fn[2],
+                           -r[0] * fn[1], -r[0] * fn[2], -r[1] * fn[2]};
+      if (virial)
+        for (int k = 0; k < 6; k++) virial[k] += v[k];
+      if (vatom)
+        for (int k = 0; k < 6; k++) {
+          vatom[6 * i + k] += 0.5 * v[k];
+          vatom[6 * j + k] += 0.5 * v[k];
+        }
+    }
+  }
+}

@@ -124,7 +124,7 @@ def meam_reference(el):
 def test_bcc_lattice_constant_and_cohesive_energy(pot, el, a0, e0):
     r = relax(bulk(el, "bcc", a=a0 * 1.01, cubic=True).repeat(2), pot, box="iso", ftol=1e-10)
     assert abs(r.cell.lengths()[0] / 2 - a0) < 2e-4
-    assert abs(r.info["energy"] / len(r) - e0) < 5e-4
+    assert abs(r.get_potential_energy() / len(r) - e0) < 5e-4
     assert np.abs(r.get_stress()).max() < 1e-6
 
 

@@ -90,4 +90,13 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=20261121)
     p.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke test")
     p.add_argument("--only", nargs="+", metavar="STAGE", help="run only these stages")
-    p.set_defaults(func=lambda a: (print(json.dumps(run_demo(a.out, a.seed, a.quick, a.only)["stages"], indent=1)), 0)[1])
+    p.set_defaults(func=_run)
+
+
+def _run(args) -> int:
+    summary = run_demo(args.out, args.seed, args.quick, args.only)
+    out = Path(args.out)
+    for name, result in summary["stages"].items():
+        print(f"{name}: done in {result['seconds']} s")
+    print(f"wrote {out / 'summary.json'} and {out / 'report.md'}")
+    return 0

@@ -124,8 +124,7 @@ def relax(atoms: Atoms, potential="FeCr", box=False, pressure: float = 0.0, ftol
     box: False (positions only), "iso" (or True; volume), "aniso" (cell lengths) or
     "tri" (full cell), relaxed to ``pressure`` (GPa) with ``fix box/relax``.
     ftol: force tolerance (eV/A, LAMMPS's ``minimize`` ftol). The result carries a
-    SinglePointCalculator (energy, forces, stress), ``info["energy"]`` and
-    ``info["fmax"]``.
+    SinglePointCalculator (``get_potential_energy()``, forces, stress) and ``info["fmax"]``.
     """
     if box not in (False, None) and box not in _BOX:
         raise ValueError(f"box: expected False, 'iso', 'aniso' or 'tri', got {box!r}")
@@ -152,7 +151,7 @@ def relax(atoms: Atoms, potential="FeCr", box=False, pressure: float = 0.0, ftol
         res = read_results(lmp, prism)
         out = get_atoms(lmp, species, prism)
     out.info.update(atoms.info)
-    out.info["energy"] = res["energy"]
+    out.info.pop("energy", None)    # the energy lives in the calculator (extxyz refuses both)
     out.info["fmax"] = float(np.sqrt((res["forces"] ** 2).sum(axis=1)).max()) if len(out) else 0.0
     out.calc = SinglePointCalculator(out, energy=res["energy"], free_energy=res["energy"],
                                      forces=res["forces"], stress=res["stress"], energies=res["energies"])

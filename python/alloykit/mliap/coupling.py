@@ -12,6 +12,8 @@ Conventions are LAMMPS's ML-IAP unified ones: pairs come from a full neighbour l
 """
 from __future__ import annotations
 
+import ctypes
+
 import numpy as np
 
 # models handed over with load_unified, by LAMMPS instance address
@@ -72,6 +74,28 @@ def connect(lmp_address: int, spec: str) -> "Interface":
         model = load_model(spec)
     check_model(model)
     return Interface(model)
+
+
+_KERNELS = None
+
+
+def _kernels():
+    """The plugin's C scatter loops (the plugin is already loaded: LAMMPS opened it)."""
+    global _KERNELS
+    if _KERNELS is None:
+        from .plugin import plugin_file
+
+        lib = ctypes.CDLL(plugin_file())
+        vp, i = ctypes.c_void_p, ctypes.c_int
+        lib.alloykit_update_pair_energy.argtypes = [i, vp, vp, i, vp, i, vp, vp]
+        lib.alloykit_update_pair_forces.argtypes = [i, vp, vp, vp, vp, vp, vp, vp]
+        lib.alloykit_update_pair_energy.restype = lib.alloykit_update_pair_forces.restype = None
+        _KERNELS = lib
+    return _KERNELS
+
+
+def _ptr(arr: np.ndarray) -> int:
+    return arr.ctypes.data
 
 
 def _as_float64(value, shape, what):
@@ -143,28 +167,17 @@ class MLIAPData:
 
     def update_pair_energy(self, eij):
         """Half of each pair energy to atom i; sets ``eatoms`` and ``energy``."""
-        eij = _as_float64(eij, (self.npairs,), "update_pair_energy(eij)")
-        per_atom = np.bincount(self.pair_i, weights=0.5 * eij, minlength=self.ntotal)
-        self._eatoms[:] = per_atom[self.iatoms]
-        self._energy[0] = self._eatoms.sum()
+        eij = np.ascontiguousarray(_as_float64(eij, (self.npairs,), "update_pair_energy(eij)"))
+        _kernels().alloykit_update_pair_energy(self.npairs, _ptr(self.pair_i), _ptr(eij), self.nlistatoms,
+                                               _ptr(self.iatoms), self.ntotal, _ptr(self._eatoms), _ptr(self._energy))
 
     def update_pair_forces(self, fij):
         """f[i] += fij, f[j] -= fij (fij = dE/drij), and the virial from (fij, rij)."""
-        fij = _as_float64(fij, (self.npairs, 3), "update_pair_forces(fij)")
-        idx = np.concatenate([self.pair_i, self.jatoms])
-        for k in range(3):
-            w = np.concatenate([fij[:, k], -fij[:, k]])
-            self.f[:, k] += np.bincount(idx, weights=w, minlength=self.ntotal)
-        if self._vflag_global or self._vflag_atom:
-            r = self.rij
-            v = -np.stack([r[:, 0] * fij[:, 0], r[:, 1] * fij[:, 1], r[:, 2] * fij[:, 2],
-                           r[:, 0] * fij[:, 1], r[:, 0] * fij[:, 2], r[:, 1] * fij[:, 2]], axis=1)
-            if self._vflag_global:
-                self._virial += v.sum(axis=0)
-            if self._vflag_atom:
-                for k in range(6):
-                    w = 0.5 * np.concatenate([v[:, k], v[:, k]])
-                    self._vatom[:, k] += np.bincount(idx, weights=w, minlength=self.ntotal)
+        fij = np.ascontiguousarray(_as_float64(fij, (self.npairs, 3), "update_pair_forces(fij)"))
+        _kernels().alloykit_update_pair_forces(
+            self.npairs, _ptr(self.pair_i), _ptr(self.jatoms), _ptr(fij), _ptr(self.rij), _ptr(self.f),
+            _ptr(self._virial) if self._vflag_global else None,
+            _ptr(self._vatom) if self._vflag_atom and self._vatom.size else None)
 
 
 class Interface:
