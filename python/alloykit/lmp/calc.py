@@ -36,6 +36,10 @@ def open_structure(atoms: Atoms, potential, species=None, comm=None, log=None, s
     try:
         lmp.commands(["units metal", "atom_style atomic", "atom_modify map array"])
         prism = put_atoms(lmp, atoms, species, triclinic=triclinic)
+        if pot.model is not None:
+            from ..mliap.coupling import load_unified
+
+            load_unified(lmp, pot.model)
         lmp.commands(pot.commands(species))
         lmp.commands(["neighbor 1.0 bin", "neigh_modify every 1 delay 0 check yes",
                       "compute ak_press all pressure NULL virial", "compute ak_pe all pe/atom",

@@ -55,6 +55,17 @@ class Potential:
     elements: tuple[str, ...]
     files: dict = field(default_factory=dict)
     doc: str = ""
+    model: object = field(default=None, compare=False, repr=False)    # for mliap/unified
+
+    @classmethod
+    def from_model(cls, model, name: str | None = None) -> "Potential":
+        """A Python ML-IAP unified model (alloykit.mliap.MLIAPUnified or LAMMPS's own kind)
+        run by ``pair_style mliap/unified``; :func:`open_structure` hands it to LAMMPS."""
+        from ..mliap.coupling import check_model
+
+        check_model(model)
+        return cls(name or type(model).__name__, "mliap/unified LATER", ("* * {elements}",),
+                   tuple(model.element_types), {}, "Python model through alloykit's plugin", model)
 
     def check(self, species) -> None:
         for name, path in self.files.items():

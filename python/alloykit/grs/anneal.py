@@ -1,0 +1,184 @@
+"""Simulated annealing of GRS cells (Goff et al., Eq. 17) and the random-walk baseline.
+
+Moves, chosen with user-set probabilities: chemical ``swap`` (composition kept), chemical
+``flip`` (composition free, among the target's elements), atomic ``displace`` (one atom, a
+Gaussian step) and ``minimize`` (a local LAMMPS minimisation of the GRS potential with
+cg). Metropolis acceptance min(1, exp(-(Q1 - Q0) / T)) on the loss with T going
+geometrically from ``t_start`` to ``t_end``; the random walk accepts every move. Seeded.
+
+Chemistry-only runs use a fast path: geometry is fixed, so the pair functions of every
+element pair are computed once and each step only re-sums them by the new labels.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..descriptors import Pairs
+from ..progress import Progress
+from .potential import GRSPotential
+
+
+@dataclass
+class Moves:
+    swap: float = 1.0
+    flip: float = 0.0
+    displace: float = 0.0
+    minimize: float = 0.0
+    step: float = 0.1    # displacement size, A
+
+    def probabilities(self) -> np.ndarray:
+        p = np.array([self.swap, self.flip, self.displace, self.minimize], dtype=float)
+        if (p < 0).any() or p.sum() <= 0:
+            raise ValueError(f"moves: probabilities must be >= 0 and not all zero, got {p.tolist()}")
+        return p / p.sum()
+
+    @property
+    def chemical_only(self) -> bool:
+        return self.displace == 0 and self.minimize == 0
+
+
+@dataclass
+class AnnealResult:
+    atoms: object            # best structure seen
+    loss: float              # its loss (V_core + Q)
+    steps: int               # steps taken
+    hit_step: int | None     # first step with loss <= stop_at (None if never)
+    accepted: float          # accepted fraction
+    history: list = field(default_factory=list)    # loss after every step
+
+
+class FixedLatticeEvaluator:
+    """V_core + Q for relabellings of one fixed geometry (the chemistry-only fast path)."""
+
+    def __init__(self, potential: GRSPotential, atoms):
+        self.pot, ace = potential, potential.ace
+        pairs = ace.pairs(atoms)
+        r = torch.linalg.vector_norm(pairs.rij, dim=1)
+        keep = r < max(ace.rmax, float(potential.r_core.max()))
+        self.rij, self.i, self.j = pairs.rij[keep], pairs.i[keep], self._j(atoms, ace)[keep]
+        self.natoms, nel = len(atoms), len(ace.elements)
+        pairs_all = [[None] * nel for _ in range(nel)]
+        for a in range(nel):
+            for b in range(nel):
+                ea = torch.full_like(self.i, a)
+                eb = torch.full_like(self.i, b)
+                pairs_all[a][b] = ace.pair_functions(self.rij, ea, eb)
+        self.table = torch.stack([torch.stack(row) for row in pairs_all])    # (nel, nel, P, F)
+        self.r = torch.linalg.vector_norm(self.rij, dim=1)
+
+    @staticmethod
+    def _j(atoms, ace):
+        from ase.neighborlist import neighbor_list
+
+        return torch.from_numpy(neighbor_list("j", atoms, ace.rmax))
+
+    def __call__(self, elem: np.ndarray) -> float:
+        pot, ace = self.pot, self.pot.ace
+        el = torch.from_numpy(elem)
+        ei, ej = el[self.i], el[self.j]
+        inside = self.r < ace.rcut[ei, ej]
+        per_pair = self.table[ei[inside], ej[inside], torch.nonzero(inside).squeeze(1)]
+        b = ace.invariants(ace.atomic_base(per_pair, self.i[inside], ej[inside], self.natoms))
+        q = pot.loss(b, el)
+        core = 0.5 * pot._core(Pairs(self.rij, self.i, ej, el)).sum()
+        return float(q + core)
+
+
+def _check(potential: GRSPotential, atoms) -> None:
+    symbols = set(atoms.get_chemical_symbols())
+    target = {e for e, c in zip(potential.target.elements, potential.target.counts) if c > 0}
+    if symbols - target:
+        raise ValueError(f"candidate holds {sorted(symbols - target)}, which the target does not have")
+
+
+def anneal(atoms, potential: GRSPotential, steps: int = 1000, moves: Moves | None = None, t_start: float = 0.2,
+           t_end: float = 0.002, seed: int = 0, stop_at: float | None = 1e-10, random_walk: bool = False,
+           progress: bool = False) -> AnnealResult:
+    """Anneal ``atoms`` (a copy) on the GRS loss; ``random_walk`` accepts every move."""
+    moves = moves or Moves()
+    prob = moves.probabilities()
+    _check(potential, atoms)
+    rng = np.random.default_rng(seed)
+    atoms = atoms.copy()
+    elements = potential.ace.elements
+    elem = potential.ace.element_index(atoms.get_chemical_symbols())
+    fast = FixedLatticeEvaluator(potential, atoms) if moves.chemical_only else None
+    if moves.swap > 0 and len(set(elem.tolist())) < 2 and moves.flip == 0 and moves.chemical_only:
+        raise ValueError("moves: swaps need at least two elements in the candidate")
+
+    with _single_thread():    # tiny tensors: torch's thread pool only adds contention
+        return _anneal(atoms, potential, steps, moves, prob, t_start, t_end, rng, stop_at, random_walk,
+                       progress, elements, elem, fast)
+
+
+class _single_thread:
+    def __enter__(self):
+        self.n = torch.get_num_threads()
+        torch.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        torch.set_num_threads(self.n)
+
+
+def _anneal(atoms, potential, steps, moves, prob, t_start, t_end, rng, stop_at, random_walk, progress,
+            elements, elem, fast):
+    def evaluate(a, el):
+        if fast is not None:
+            return fast(el)
+        a.set_chemical_symbols([elements[k] for k in el])
+        return potential.energy(a)
+
+    current = evaluate(atoms, elem)
+    best, best_atoms, hit, accepted, history = current, atoms.copy(), None, 0, []
+    if stop_at is not None and current <= stop_at:
+        hit = 0
+    ratio = (t_end / t_start) ** (1.0 / max(steps - 1, 1))
+    with Progress("grs anneal", total=steps, enabled=progress) as bar:
+        for step in range(1, steps + 1):
+            if hit is not None:
+                break
+            temperature = t_start * ratio ** (step - 1)
+            kind = rng.choice(4, p=prob)
+            trial, new_elem = atoms, elem.copy()
+            if kind == 0:    # swap two atoms of different elements
+                a = rng.integers(len(elem))
+                others = np.flatnonzero(new_elem != new_elem[a])
+                if len(others) == 0:
+                    history.append(current)
+                    continue
+                b = rng.choice(others)
+                new_elem[a], new_elem[b] = new_elem[b], new_elem[a]
+            elif kind == 1:    # flip one atom to another element
+                a = rng.integers(len(elem))
+                choices = [k for k in range(len(elements)) if k != new_elem[a] and potential.target.counts[k] > 0]
+                if not choices:
+                    history.append(current)
+                    continue
+                new_elem[a] = rng.choice(choices)
+            elif kind == 2:    # displace one atom
+                trial = atoms.copy()
+                trial.positions[rng.integers(len(trial))] += rng.normal(scale=moves.step, size=3)
+            else:    # local minimisation of the GRS potential in LAMMPS
+                from ..lmp import Potential, relax
+
+                trial = atoms.copy()
+                trial.set_chemical_symbols([elements[k] for k in new_elem])
+                trial = relax(trial, Potential.from_model(potential), ftol=1e-4, maxiter=200, min_style="cg")
+                trial.calc = None
+            new = evaluate(trial if kind >= 2 else atoms, new_elem)
+            delta = new - current
+            if random_walk or delta <= 0 or rng.random() < np.exp(-delta / temperature):
+                atoms, elem, current = (trial if kind >= 2 else atoms), new_elem, new
+                atoms.set_chemical_symbols([elements[k] for k in elem])
+                accepted += 1
+                if current < best:
+                    best, best_atoms = current, atoms.copy()
+            history.append(current)
+            if stop_at is not None and current <= stop_at and hit is None:
+                hit = step
+            bar.update(note=f"loss {current:.3g}")
+    best_atoms.set_chemical_symbols(best_atoms.get_chemical_symbols())
+    return AnnealResult(best_atoms, best, len(history), hit, accepted / max(len(history), 1), history)

@@ -1,0 +1,88 @@
+"""Initial GRS candidates (Goff et al., Sec. III.3): supercells of a parent lattice,
+diagonal or not (Hermite normal forms), with random occupations honouring the
+composition; and random dense cells for liquid and amorphous targets."""
+from __future__ import annotations
+
+import numpy as np
+from ase import Atoms
+from ase.build import make_supercell
+
+
+def exact_counts(composition: dict, natoms: int) -> dict:
+    """Atoms per element for ``natoms`` sites; refuses compositions that do not fit."""
+    total = sum(composition.values())
+    if not composition or total <= 0 or any(v < 0 for v in composition.values()):
+        raise ValueError(f"composition: expected positive fractions, got {composition}")
+    counts = {e: v / total * natoms for e, v in composition.items()}
+    bad = {e: c for e, c in counts.items() if abs(c - round(c)) > 1e-6}
+    if bad:
+        raise ValueError(f"composition {composition} is impossible with {natoms} atoms "
+                         f"({', '.join(f'{e}: {c:.3g}' for e, c in bad.items())} atoms)")
+    return {e: int(round(c)) for e, c in counts.items() if round(c) > 0}
+
+
+def random_occupation(natoms: int, composition: dict, rng) -> list[str]:
+    symbols = [e for e, c in exact_counts(composition, natoms).items() for _ in range(c)]
+    rng.shuffle(symbols)
+    return symbols
+
+
+def hnf_matrices(det: int) -> list[np.ndarray]:
+    """All lower-triangular Hermite normal forms with determinant ``det``: every distinct
+    supercell of ``det`` parent cells (up to the parent's symmetry)."""
+    out = []
+    for a in range(1, det + 1):
+        if det % a:
+            continue
+        for c in range(1, det // a + 1):
+            if (det // a) % c:
+                continue
+            f = det // (a * c)
+            for b in range(c):
+                for d in range(f):
+                    for e in range(f):
+                        out.append(np.array([[a, 0, 0], [b, c, 0], [d, e, f]]))
+    return out
+
+
+def lattice_candidate(parent: Atoms, ncells: int, composition: dict, seed: int = 0,
+                      matrix=None, diagonal: bool = False) -> Atoms:
+    """A supercell of ``ncells`` copies of ``parent`` with random occupations.
+
+    matrix: the 3x3 integer supercell matrix; otherwise a random Hermite normal form of
+    determinant ``ncells`` (``diagonal``: only diagonal ones, the most compact first).
+    """
+    rng = np.random.default_rng(seed)
+    if matrix is None:
+        options = hnf_matrices(ncells)
+        if diagonal:
+            options = [m for m in options if not np.any(m - np.diag(np.diag(m)))]
+            options.sort(key=lambda m: np.ptp(np.diag(m)))
+            matrix = options[0]
+        else:
+            matrix = options[rng.integers(len(options))]
+    cell = make_supercell(parent, np.asarray(matrix))
+    cell.set_chemical_symbols(random_occupation(len(cell), composition, rng))
+    return cell
+
+
+def random_dense_cell(natoms: int, composition: dict, density: float, min_distance: float,
+                      seed: int = 0, max_tries: int = 200000) -> Atoms:
+    """``natoms`` atoms at random in a cubic box of ``density`` (atoms/A^3), no two closer
+    than ``min_distance`` (periodic); random occupations honouring ``composition``."""
+    rng = np.random.default_rng(seed)
+    length = (natoms / density) ** (1 / 3)
+    if min_distance >= length / 2:
+        raise ValueError(f"min_distance {min_distance} A does not fit a {natoms}-atom cell of side {length:.2f} A")
+    pos = np.empty((0, 3))
+    tries = 0
+    while len(pos) < natoms:
+        tries += 1
+        if tries > max_tries:
+            raise ValueError(f"could not place {natoms} atoms {min_distance} A apart at density {density}: lower either")
+        p = rng.random(3) * length
+        d = pos - p
+        d -= length * np.round(d / length)
+        if len(pos) == 0 or np.min(np.einsum("ij,ij->i", d, d)) >= min_distance ** 2:
+            pos = np.vstack([pos, p])
+    return Atoms(random_occupation(natoms, composition, rng), positions=pos, cell=[length] * 3, pbc=True)

@@ -1,0 +1,54 @@
+"""The GRS loss (Goff et al., Eqs. 13-14), per centre element and with exact gradients.
+
+Q = sum_e w_e sum_k alpha_k < ((M_k,e - M^t_k,e) / scale^k)^2 >_descriptors
+
+M_1 is the mean of the descriptors of the atoms of element e, M_k (k >= 2) their k-th
+central moment; w_e is the target's fraction of element e; the average runs over the
+descriptor components, each divided by its target RMS (``Target.scale``). Squared
+differences make Q smooth with a zero gradient at the optimum. A negative alpha (reverse
+GRS, pushing away from the target) uses x / (1 + x) instead of x so that Q stays bounded
+below. The moments come from power sums, so other structures of an ensemble (Eq. 14) and
+other MPI ranks enter by adding their sums, and forces stay exact.
+"""
+from __future__ import annotations
+
+import torch
+
+from .target import Target, central_moments, power_sums
+
+
+class GRSLoss:
+    def __init__(self, target: Target, weights=(1.0, 1.0), device="cpu"):
+        if len(weights) > target.max_moment:
+            raise ValueError(f"weights: {len(weights)} moments asked for but the target keeps {target.max_moment}")
+        if len(weights) == 0 or all(w == 0 for w in weights):
+            raise ValueError("weights: at least one moment weight must be non-zero")
+        self.target, self.weights = target, tuple(float(w) for w in weights)
+        self.kmax = len(self.weights)
+        dev = torch.device(device)
+        t = lambda a: torch.as_tensor(a, dtype=torch.float64, device=dev)  # noqa: E731
+        self.t_moments = central_moments(t(target.sums[:, :self.kmax]), t(target.counts))
+        self.scale = t(target.scale)
+        self.element_weight = t(target.counts / target.counts.sum())
+        self.present = t(target.counts > 0)
+        self.nel = len(target.elements)
+
+    def sums(self, b: torch.Tensor, elem: torch.Tensor):
+        """Power sums and counts of a structure's descriptors (add those of others to combine)."""
+        return power_sums(b, elem, self.nel, self.kmax)
+
+    def from_sums(self, sums: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+        moments = central_moments(sums, counts)
+        q = sums.new_zeros(())
+        for k, alpha in enumerate(self.weights):
+            if alpha == 0:
+                continue
+            diff = (moments[:, k] - self.t_moments[:, k]) / self.scale ** (k + 1)
+            x = (diff ** 2).mean(dim=1)    # per element
+            if alpha < 0:
+                x = x / (1.0 + x)
+            q = q + alpha * (self.element_weight * self.present * x).sum()
+        return q
+
+    def __call__(self, b: torch.Tensor, elem: torch.Tensor) -> torch.Tensor:
+        return self.from_sums(*self.sums(b, elem))

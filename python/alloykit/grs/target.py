@@ -1,0 +1,181 @@
+"""GRS targets: the descriptor distribution of any structures, kept as per-element power
+sums so that moments of any order up to ``max_moment`` can be matched, and saved as a
+small JSON file.
+
+The power sums S_k = sum_i B_i^k over the atoms of each centre element are additive:
+targets built from many structures, descriptors split over MPI ranks, and ensembles of
+GRS cells all combine by addition, and their gradients stay exact.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..descriptors import ACE
+
+FORMAT = "alloykit.grs.target"
+
+
+def read_structures(paths, index=":") -> list:
+    """ase.Atoms from files (extxyz, POSCAR, LAMMPS data or text dumps, ...)."""
+    import ase.io
+
+    out = []
+    for p in paths:
+        p = str(p)
+        fmt = None
+        if "dump" in Path(p).name:
+            fmt = "lammps-dump-text"
+        elif Path(p).suffix in (".data", ".lmp") or Path(p).name.startswith("data."):
+            fmt = "lammps-data"
+        try:
+            frames = ase.io.read(p, index=index, format=fmt)
+        except Exception as e:    # ase raises many kinds for unreadable files
+            raise ValueError(f"{p}: cannot read structures ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+        frames = frames if isinstance(frames, list) else [frames]
+        if not frames or sum(len(f) for f in frames) == 0:
+            raise ValueError(f"{p}: no atoms")
+        out.extend(frames)
+    return out
+
+
+def power_sums(b: torch.Tensor, elem: torch.Tensor, nel: int, kmax: int):
+    """(nel, kmax, nB) sums of B^k per centre element, and (nel,) counts."""
+    powers = torch.stack([b ** k for k in range(1, kmax + 1)], dim=1)    # (N, K, nB)
+    sums = torch.zeros(nel, kmax, b.shape[1], dtype=b.dtype, device=b.device).index_add(0, elem, powers)
+    counts = torch.zeros(nel, dtype=b.dtype, device=b.device).index_add(0, elem, torch.ones_like(elem, dtype=b.dtype))
+    return sums, counts
+
+
+def central_moments(sums: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """Mean and central moments 2..K per element from power sums: (nel, K, nB)."""
+    n = counts.clamp(min=1.0)[:, None]
+    raw = [sums[:, k] / n for k in range(sums.shape[1])]    # E[B^(k+1)]
+    mu = raw[0]
+    out = [mu]
+    if len(raw) > 1:
+        out.append(raw[1] - mu ** 2)
+    if len(raw) > 2:
+        out.append(raw[2] - 3 * mu * raw[1] + 2 * mu ** 3)
+    if len(raw) > 3:
+        out.append(raw[3] - 4 * mu * raw[2] + 6 * mu ** 2 * raw[1] - 3 * mu ** 4)
+    if len(raw) > 4:
+        raise ValueError("moments above the 4th are not supported")
+    return torch.stack(out, dim=1)
+
+
+def min_distances(structures, elements) -> np.ndarray:
+    """Shortest distance seen for each element pair (inf where the pair never occurs)."""
+    from ase.neighborlist import neighbor_list
+
+    nel = len(elements)
+    lookup = {e: k for k, e in enumerate(elements)}
+    dmin = np.full((nel, nel), np.inf)
+    for atoms in structures:
+        i, j, d = neighbor_list("ijd", atoms, 4.0)
+        if len(d) == 0:
+            continue
+        el = np.array([lookup[s] for s in atoms.get_chemical_symbols()])
+        for a in range(nel):
+            for b in range(nel):
+                sel = (el[i] == a) & (el[j] == b)
+                if sel.any():
+                    dmin[a, b] = min(dmin[a, b], d[sel].min())
+    return dmin
+
+
+@dataclass
+class Target:
+    """A target distribution of ACE descriptors.
+
+    sums: (nel, K, nB) power sums per centre element; counts: (nel,) atoms per element;
+    scale: (nB,) the RMS of each descriptor over the target (so no component dominates by
+    its units); dmin: (nel, nel) shortest pair distances in the target (core repulsion).
+    """
+
+    descriptor_config: dict
+    sums: np.ndarray
+    counts: np.ndarray
+    scale: np.ndarray
+    dmin: np.ndarray
+    natoms: int
+    volume: float = 0.0    # total volume of the periodic target structures, A^3
+
+    @property
+    def density(self) -> float:
+        """Atoms per A^3 (0 if no target structure was periodic)."""
+        return self.natoms / self.volume if self.volume > 0 else 0.0
+
+    @property
+    def elements(self) -> list[str]:
+        return list(self.descriptor_config["elements"])
+
+    @property
+    def max_moment(self) -> int:
+        return self.sums.shape[1]
+
+    @property
+    def composition(self) -> dict:
+        return {e: float(c / self.counts.sum()) for e, c in zip(self.elements, self.counts)}
+
+    def descriptor(self, **kwargs) -> ACE:
+        return ACE.from_config(self.descriptor_config, **kwargs)
+
+    @classmethod
+    def from_structures(cls, structures, ace: ACE | None = None, max_moment: int = 2, **ace_kwargs) -> "Target":
+        """The distribution over all atoms of ``structures`` (Atoms, a list of them, or files)."""
+        from ase import Atoms
+
+        if isinstance(structures, (Atoms, str, Path)):
+            structures = [structures]
+        structures = [x for s in structures for x in ([s] if isinstance(s, Atoms) else read_structures([s]))]
+        if not structures or sum(len(s) for s in structures) == 0:
+            raise ValueError("target: no atoms")
+        if ace is None:
+            elements = sorted({e for s in structures for e in s.get_chemical_symbols()})
+            ace = ACE(elements, **ace_kwargs)
+        nel = len(ace.elements)
+        sums = torch.zeros(nel, max_moment, ace.ndescriptors, dtype=torch.float64)
+        counts = torch.zeros(nel, dtype=torch.float64)
+        sq = torch.zeros(ace.ndescriptors, dtype=torch.float64)
+        with torch.no_grad():
+            for s in structures:
+                b = ace.compute(s)
+                el = torch.from_numpy(ace.element_index(s.get_chemical_symbols()))
+                ps, c = power_sums(b, el, nel, max_moment)
+                sums += ps.cpu()
+                counts += c.cpu()
+                sq += (b ** 2).sum(dim=0).cpu()
+        natoms = int(counts.sum())
+        scale = torch.sqrt(sq / natoms)
+        scale = torch.where(scale > 1e-12, scale, torch.ones_like(scale))
+        volume = sum(s.get_volume() for s in structures if all(s.pbc))
+        return cls(ace.config(), sums.numpy(), counts.numpy(), scale.numpy(),
+                   min_distances(structures, ace.elements), natoms, float(volume))
+
+    # --- small plain file -------------------------------------------------------------
+    def save(self, path) -> Path:
+        path = Path(path)
+        data = {"format": FORMAT, "version": 1, "descriptor": self.descriptor_config,
+                "sums": self.sums.tolist(), "counts": self.counts.tolist(), "scale": self.scale.tolist(),
+                "dmin": [[None if not np.isfinite(v) else float(v) for v in row] for row in self.dmin],
+                "natoms": self.natoms, "volume": self.volume}
+        path.write_text(json.dumps(data))
+        return path
+
+    @classmethod
+    def load(cls, path) -> "Target":
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as e:
+            raise ValueError(f"{path}: not a GRS target file ({e})") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ValueError(f"{path}: not a GRS target file (no '{FORMAT}' tag)")
+        dmin = np.array([[np.inf if v is None else v for v in row] for row in data["dmin"]], dtype=float)
+        return cls(data["descriptor"], np.array(data["sums"]), np.array(data["counts"]), np.array(data["scale"]),
+                   dmin, int(data["natoms"]), float(data.get("volume", 0.0)))

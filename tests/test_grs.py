@@ -1,0 +1,189 @@
+"""GRS: the loss, its exact gradient inside LAMMPS, annealing, candidates, MPI."""
+import json
+import sys
+
+import numpy as np
+import pytest
+from ase.build import bulk
+from ase.neighborlist import neighbor_list
+
+from conftest import ROOT, VENV_BIN, run
+
+from alloykit.grs import (GRSPotential, Moves, Target, anneal, build_target, check_cutoff, exact_counts,
+                          generate, hnf_matrices, lattice_candidate, random_dense_cell)
+from alloykit.lmp import LammpsCalculator, Potential, relax
+
+SMALL = dict(nmax=(4, 2, 1), lmax=(0, 2, 1))
+
+
+def random_fecr(n=3, seed=0, rattle=0.05):
+    a = bulk("Fe", "bcc", a=2.86, cubic=True).repeat(n)
+    s = np.array(a.get_chemical_symbols())
+    s[np.random.default_rng(seed).choice(len(a), len(a) // 5, replace=False)] = "Cr"
+    a.set_chemical_symbols(s)
+    a.rattle(rattle, seed=seed)
+    return a
+
+
+@pytest.fixture(scope="module")
+def target():
+    return build_target([random_fecr(4, seed=1), random_fecr(4, seed=2)], rcut=4.6, **SMALL)
+
+
+@pytest.fixture(scope="module")
+def cell():
+    c = random_fecr(2, seed=5, rattle=0.12)
+    return c
+
+
+def test_loss_is_zero_for_the_target_and_positive_otherwise(target):
+    pot = GRSPotential(build_target(random_fecr(3, seed=9), rcut=4.6, **SMALL))
+    assert abs(pot.energy(random_fecr(3, seed=9))) < 1e-20
+    assert GRSPotential(target).energy(random_fecr(3, seed=9)) > 1e-6
+
+
+def test_forces_are_the_exact_gradient_inside_lammps(target, cell):
+    pot = GRSPotential(target)
+    e_py, f_py = pot.energy_and_forces(cell)
+    calc = LammpsCalculator(Potential.from_model(pot))
+    cell = cell.copy()
+    cell.calc = calc
+    assert abs(cell.get_potential_energy() - e_py) <= 1e-12 * abs(e_py)
+    f = cell.get_forces()
+    assert np.abs(f - f_py).max() <= 1e-10 * np.abs(f_py).max()
+    assert abs(cell.get_potential_energies().sum() - e_py) <= 1e-12 * abs(e_py)
+    h = 1e-5
+    for atom, k in [(0, 0), (4, 1), (11, 2)]:
+        e = []
+        for s in (h, -h):
+            p = cell.copy()
+            p.calc = calc
+            p.positions[atom, k] += s
+            e.append(p.get_potential_energy())
+        fd = -(e[0] - e[1]) / (2 * h)
+        assert abs(fd - f[atom, k]) <= 1e-6 * np.abs(f).max()
+
+
+def test_lammps_minimisers_lower_the_loss(target, cell):
+    pot = GRSPotential(target)
+    start = pot.energy(cell)
+    for style in ("cg", "fire"):
+        r = relax(cell, Potential.from_model(pot), min_style=style, ftol=1e-5, maxiter=500)
+        assert r.get_potential_energy() < 0.5 * start
+        assert abs(pot.energy(r) - r.get_potential_energy()) <= 1e-10 * start
+    r = relax(cell, Potential.from_model(pot), box="iso", ftol=1e-5, maxiter=500)
+    assert r.get_potential_energy() < 0.5 * start
+
+
+def test_reverse_grs_stays_bounded(target, cell):
+    """Negative weights: each moment term is bounded below by its weight, so Q >= -2."""
+    pot = GRSPotential(target, weights=(-1.0, -1.0))
+    assert pot.energy(cell) >= -2.0
+    r = relax(cell, Potential.from_model(pot), ftol=1e-4, maxiter=300)
+    assert np.isfinite(r.get_potential_energy()) and r.get_potential_energy() >= -2.0
+    assert neighbor_list("d", r, 1.5).size == 0    # the core repulsion kept atoms apart
+
+
+def test_ensemble_term_has_exact_forces(target, cell):
+    """Eq. 14: the joint distribution of this cell and fixed others; FD checks the force."""
+    other = random_fecr(2, seed=8, rattle=0.1)
+    pot = GRSPotential(target)
+    import torch
+
+    ace = pot.ace
+    b = ace.compute(other)
+    pot.ensemble_sums = pot.loss.sums(b, torch.from_numpy(ace.element_index(other.get_chemical_symbols())))
+    both = pot.loss(torch.cat([ace.compute(cell), b]),
+                    torch.from_numpy(ace.element_index(cell.get_chemical_symbols() + other.get_chemical_symbols())))
+    e, f = pot.energy_and_forces(cell)
+    assert abs(e - float(both) - (e - pot.energy(cell))) < 1e-12 and abs(pot.energy(cell) - float(both)) < 1e-9
+    h = 1e-5
+    p = cell.copy()
+    p.positions[2, 0] += h
+    ep = pot.energy(p)
+    p.positions[2, 0] -= 2 * h
+    em = pot.energy(p)
+    assert abs(-(ep - em) / (2 * h) - f[2, 0]) <= 1e-6 * np.abs(f).max()
+    assert np.abs(f).max() > 1e-3
+
+
+def test_tiny_aucu3_recovery():
+    """L1_2 AuCu3 from a random Au2Cu6 2x1x1 supercell by chemical swaps."""
+    prim = bulk("Cu", "fcc", a=3.75, cubic=True)
+    l12 = prim.copy()
+    l12.set_chemical_symbols(["Au", "Cu", "Cu", "Cu"])
+    target = build_target(l12, rcut=4.2, **SMALL)
+    pot = GRSPotential(target)
+    hits = []
+    for seed in range(3):
+        cand = lattice_candidate(prim, 2, {"Au": 0.25, "Cu": 0.75}, seed=seed, matrix=np.diag([2, 1, 1]))
+        res = anneal(cand, pot, steps=300, seed=seed, moves=Moves(swap=1.0))
+        hits.append(res.hit_step)
+        if res.hit_step is not None:
+            a = res.atoms
+            i, j = neighbor_list("ij", a, 2.8)
+            sym = np.array(a.get_chemical_symbols())
+            au = np.flatnonzero(sym == "Au")
+            assert all((sym[j[i == k]] == "Cu").all() and (i == k).sum() == 12 for k in au)
+    assert sum(h is not None for h in hits) >= 2
+
+
+def test_candidates_and_bad_input(target):
+    assert len(hnf_matrices(4)) == 35    # the number of sublattices of index 4 of a 3D lattice
+    assert all(round(abs(np.linalg.det(m))) == 4 for m in hnf_matrices(4))
+    c = lattice_candidate(bulk("Fe", "bcc", a=2.86), 12, {"Fe": 0.75, "Cr": 0.25}, seed=3)
+    assert len(c) == 12 and c.get_chemical_symbols().count("Cr") == 3
+    assert abs(c.get_volume() - 12 * bulk("Fe", "bcc", a=2.86).get_volume()) < 1e-9
+    d = random_dense_cell(20, {"Ta": 1.0}, 0.05, 2.3, seed=1)
+    assert neighbor_list("d", d, 2.3).size == 0 and abs(len(d) / d.get_volume() - 0.05) < 1e-9
+    with pytest.raises(ValueError, match="impossible with 10 atoms"):
+        exact_counts({"Fe": 0.8, "Cr": 0.15, "V": 0.05}, 10)
+    with pytest.raises(ValueError, match="not in the target"):
+        generate(target, 16, composition={"Fe": 0.5, "Ni": 0.5})
+    with pytest.raises(ValueError, match="the target has \\['Cr'\\]"):
+        generate(target, 16, composition={"Fe": 1.0})
+    with pytest.raises(ValueError, match="larger than half the cell"):
+        check_cutoff(bulk("Fe", "bcc", a=2.86, cubic=True).repeat(2), 4.6)
+    with pytest.raises(ValueError, match="no atoms|cannot read"):
+        Target.from_structures([])
+
+
+def test_target_file_and_model_file_in_lmp(tmp_path, target, cell):
+    path = target.save(tmp_path / "t.json")
+    back = Target.load(path)
+    assert np.array_equal(back.sums, target.sums) and back.descriptor_config == target.descriptor_config
+    (tmp_path / "junk.json").write_text("{}")
+    with pytest.raises(ValueError, match="not a GRS target file"):
+        Target.load(tmp_path / "junk.json")
+    from alloykit.mliap import save_model
+
+    model = save_model(GRSPotential(target), tmp_path / "grs.akm")
+    cell.write(tmp_path / "cell.data", format="lammps-data", specorder=["Cr", "Fe"], masses=True)
+    script = tmp_path / "in.grs"
+    script.write_text(f"units metal\natom_style atomic\nread_data {tmp_path / 'cell.data'}\n"
+                      f"pair_style mliap/unified {model}\npair_coeff * * Cr Fe\nrun 0\n"
+                      "print \"GRS_ENERGY $(pe:%.15g)\"\n")
+    r = run([str(VENV_BIN / "lmp"), "-in", str(script), "-log", "none"], cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-1000:] + r.stderr[-1000:]
+    e = float(r.stdout.split("GRS_ENERGY")[1].split()[0])
+    from ase.io import read
+
+    as_read = read(tmp_path / "cell.data", format="lammps-data", Z_of_type={1: 24, 2: 26}, atom_style="atomic")
+    assert abs(e - GRSPotential(target).energy(as_read)) <= 1e-10 * abs(e)
+
+
+def test_two_mpi_ranks_give_the_serial_energy_and_forces(tmp_path, target):
+    cell = random_fecr(3, seed=6, rattle=0.1)
+    tpath = target.save(tmp_path / "t.json")
+    cell.write(tmp_path / "cell.extxyz")
+    out = tmp_path / "out.json"
+    r = run([str(VENV_BIN / "mpiexec"), "-n", "2", sys.executable, str(ROOT / "tests" / "grs_mpi_check.py"),
+             str(tpath), str(out), str(tmp_path / "cell.extxyz")])
+    assert r.returncode == 0, r.stderr[-2000:]
+    got = json.loads(out.read_text())
+    assert min(got["nlocal"]) > 0
+    from ase.io import read
+
+    e, f = GRSPotential(target).energy_and_forces(read(tmp_path / "cell.extxyz"))    # as the ranks read it
+    assert abs(got["energy"] - e) <= 1e-10 * abs(e)
+    assert np.abs(np.array(got["forces"]).reshape(-1, 3) - f).max() <= 1e-9 * np.abs(f).max()
