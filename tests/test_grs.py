@@ -187,3 +187,23 @@ def test_two_mpi_ranks_give_the_serial_energy_and_forces(tmp_path, target):
     e, f = GRSPotential(target).energy_and_forces(read(tmp_path / "cell.extxyz"))    # as the ranks read it
     assert abs(got["energy"] - e) <= 1e-10 * abs(e)
     assert np.abs(np.array(got["forces"]).reshape(-1, 3) - f).max() <= 1e-9 * np.abs(f).max()
+
+
+def test_grs_command(tmp_path):
+    from ase.build import bulk as _bulk
+
+    l12 = _bulk("Cu", "fcc", a=3.75, cubic=True)
+    l12.set_chemical_symbols(["Au", "Cu", "Cu", "Cu"])
+    l12.write(tmp_path / "aucu3.extxyz")
+    base = [str(VENV_BIN / "alloykit"), "grs", "--target", str(tmp_path / "aucu3.extxyz"), "--parent", "fcc:3.75",
+            "--rcut", "4.2", "--nmax", "4,2,1", "--lmax", "0,2,1", "--out", str(tmp_path / "out")]
+    r = run(base + ["--natoms", "8", "--steps", "300", "--seed", "1", "--allow-images"])
+    assert r.returncode == 0, r.stderr[-1500:]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["formula"] == "Au2Cu6" and summary["loss"] < 1e-10
+    for f in ("grs.extxyz", "grs.data", "POSCAR", "moments.png", "history.json", "target.json"):
+        assert (tmp_path / "out" / f).stat().st_size > 0
+    r = run(base + ["--natoms", "8", "--composition", "Au=0.3,Cu=0.7", "--allow-images"])
+    assert r.returncode == 2 and "impossible with 8 atoms" in r.stderr and r.stderr.strip().count("\n") == 0
+    r = run(base + ["--natoms", "8"])
+    assert r.returncode == 2 and "larger than half the cell" in r.stderr

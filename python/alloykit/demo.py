@@ -4,7 +4,8 @@ DIR/report.md.
 
 A capability adds a stage by listing ``"module:function"`` in ``STAGES``; the function
 takes a :class:`DemoContext` and returns a JSON-able dict (its summary). It writes its
-plots with ``ctx.savefig`` and its lines of report with ``ctx.say``.
+plots with ``ctx.savefig`` and its lines of report with ``ctx.say``; objects for later
+stages go into ``ctx.artifacts``.
 """
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ class DemoContext:
     seed: int = 20261121
     quick: bool = False
     lines: list[str] = field(default_factory=list)
+    # what one stage hands to later ones (e.g. "aged_fecr": the MC/MD-aged Atoms)
+    artifacts: dict = field(default_factory=dict)
 
     def say(self, text: str = "") -> None:
         self.lines.append(text)

@@ -72,8 +72,8 @@ class GRSResult:
 
 
 def generate(target: Target, natoms: int, composition: dict | None = None, parent=None, steps: int = 2000,
-             moves: Moves | None = None, seed: int = 0, weights=(1.0, 1.0), t_start: float = 0.2,
-             t_end: float = 0.002, minimize: bool | None = None, allow_images: bool = False,
+             moves: Moves | None = None, seed: int = 0, weights=(1.0, 1.0), t_start: float | None = None,
+             t_end: float | None = None, minimize: bool | None = None, allow_images: bool = False,
              min_distance: float | None = None, stop_at: float | None = 1e-10, progress: bool = False) -> GRSResult:
     """One GRS cell of ``natoms`` atoms for ``target``.
 

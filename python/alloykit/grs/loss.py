@@ -4,7 +4,7 @@ Q = sum_e w_e sum_k alpha_k < ((M_k,e - M^t_k,e) / scale^k)^2 >_descriptors
 
 M_1 is the mean of the descriptors of the atoms of element e, M_k (k >= 2) their k-th
 central moment; w_e is the target's fraction of element e; the average runs over the
-descriptor components, each divided by its target RMS (``Target.scale``). Squared
+descriptor components, each divided by its rank's RMS over the target (``Target.scale``). Squared
 differences make Q smooth with a zero gradient at the optimum. A negative alpha (reverse
 GRS, pushing away from the target) uses x / (1 + x) instead of x so that Q stays bounded
 below. The moments come from power sums, so other structures of an ensemble (Eq. 14) and

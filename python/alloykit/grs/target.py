@@ -93,8 +93,8 @@ class Target:
     """A target distribution of ACE descriptors.
 
     sums: (nel, K, nB) power sums per centre element; counts: (nel,) atoms per element;
-    scale: (nB,) the RMS of each descriptor over the target (so no component dominates by
-    its units); dmin: (nel, nel) shortest pair distances in the target (core repulsion).
+    scale: (nB,) the RMS over the target of the descriptors of each rank (their unit, so
+    that no component dominates by its units); dmin: (nel, nel) shortest pair distances in the target (core repulsion).
     """
 
     descriptor_config: dict
@@ -151,8 +151,13 @@ class Target:
                 counts += c.cpu()
                 sq += (b ** 2).sum(dim=0).cpu()
         natoms = int(counts.sum())
-        scale = torch.sqrt(sq / natoms)
-        scale = torch.where(scale > 1e-12, scale, torch.ones_like(scale))
+        # one unit per rank: descriptors of rank N are products of N atomic-base functions,
+        # so they share units; a per-descriptor RMS would blow up every descriptor that
+        # happens to vanish in the target (e.g. l > 0 invariants of a cubic crystal)
+        scale = torch.ones_like(sq)
+        for sl in ace.rank_slices():
+            rms = torch.sqrt(sq[sl].mean() / natoms)
+            scale[sl] = rms if rms > 1e-12 else 1.0
         volume = sum(s.get_volume() for s in structures if all(s.pbc))
         return cls(ace.config(), sums.numpy(), counts.numpy(), scale.numpy(),
                    min_distances(structures, ace.elements), natoms, float(volume))
