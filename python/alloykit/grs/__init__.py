@@ -37,15 +37,8 @@ def build_target(structures, nmax=(8, 2, 2, 1), lmax=(0, 2, 2, 1), rcut=None, ma
     """
     from ..descriptors import ACE
 
-    if elements is None:
-        frames = read_structures([structures]) if isinstance(structures, str) else structures
-        from ase import Atoms
-
-        frames = [frames] if isinstance(frames, Atoms) else frames
-        frames = [x for s in frames for x in ([s] if isinstance(s, Atoms) else read_structures([s]))]
-        elements = sorted({e for s in frames for e in s.get_chemical_symbols()})
-        structures = frames
-    return Target.from_structures(structures, ACE(elements, nmax, lmax, rcut=rcut), max_moment=max_moment)
+    ace = ACE(elements, nmax, lmax, rcut=rcut) if elements is not None else None
+    return Target.from_structures(structures, ace, max_moment=max_moment, nmax=nmax, lmax=lmax, rcut=rcut)
 
 
 def check_cutoff(atoms, rmax: float, allow_images: bool = False) -> None:
