@@ -119,6 +119,7 @@ def random_solid_solution(lattice: str, composition, size=(10, 10, 10), a: float
 
 
 def fecr_default(size=(6, 6, 6), seed: int = 0, a: float = 2.8665) -> Atoms:
-    """The project's default sample: BCC Fe-20Cr (a = 2.8665 A, close to FeCr.cdeam's
-    zero-pressure value at this composition)."""
+    """The project's default sample: random BCC Fe-20Cr. a = 2.8665 A is FeCr.cdeam's
+    zero-pressure value at 0 K (2.863 A, relaxed 432-atom sample) plus ~0.1 % for thermal
+    expansion at a few hundred K; use NPT for the exact value at a temperature."""
     return random_solid_solution("bcc", {"Fe": 0.8, "Cr": 0.2}, size=size, a=a, seed=seed)

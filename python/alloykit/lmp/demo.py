@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from ase.build import bulk
 from ase.eos import EquationOfState
 from ase.units import GPa
 
@@ -14,12 +13,10 @@ from .calc import relax
 
 
 def fe20cr(repeat: int, seed: int):
-    """Random BCC Fe-20Cr (exactly 20 % Cr sites, chosen with ``seed``)."""
-    atoms = bulk("Fe", "bcc", a=2.86, cubic=True).repeat(repeat)
-    symbols = np.array(atoms.get_chemical_symbols())
-    symbols[np.random.default_rng(seed).choice(len(atoms), round(0.2 * len(atoms)), replace=False)] = "Cr"
-    atoms.set_chemical_symbols(symbols)
-    return atoms
+    """The embedded default: random BCC Fe-20Cr, ``repeat``^3 cubic cells (alloykit.csro)."""
+    from ..csro.samples import fecr_default
+
+    return fecr_default((repeat, repeat, repeat), seed=seed)
 
 
 def coupling_check(cells: int = 4) -> dict:

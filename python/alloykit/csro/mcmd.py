@@ -1,0 +1,482 @@
+"""Hybrid Monte Carlo / molecular dynamics in LAMMPS (the paper's CSRO protocol).
+
+MD with a Nose-Hoover thermostat (``fix nvt``, or ``fix npt`` at zero pressure) plus one
+``fix atom/swap`` per species pair: by default 30 swap trials every 100 MD steps at
+300 K (Metropolis at the MD temperature, kinetic energy conserved). ``fix sgcmc`` can be
+added for semi-grand-canonical (or variance-constrained) runs.
+
+The run is cut into segments of ``record_every`` steps. After each segment the driver
+records potential energy, temperature, pressure, volume, swap acceptance ratios and the
+SRO (alpha, delta per shell and pair, on the sites of the starting lattice) as one line
+of ``records.jsonl``; every ``checkpoint_every`` steps it writes a LAMMPS restart file.
+LAMMPS restart files hold the state of the thermostat and of every ``fix atom/swap``
+(random-number state, next swap step, counters), and the driver repeats exactly the same
+commands when it resumes, so a resumed run gives the same trajectory as an uninterrupted
+one with the same seed (checked in the tests, also under MPI). ``fix sgcmc`` keeps no
+restart state, so it is re-created with a seed derived from (seed, step) at every
+checkpoint, in uninterrupted and resumed runs alike.
+
+Files in ``out``: settings.json, initial.extxyz, records.jsonl, checkpoint.restart +
+checkpoint.json, log.<first step>.lammps, dumps/frame.<step>.lammpstrj.gz,
+final.extxyz, summary.json (written even when the run stops on an error).
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+
+from ..lmp import Lammps, get_potential, safe_token
+from ..lmp.structure import species_of
+
+# settings that change the trajectory: a resume must use the same values
+PROTOCOL = ("temperature", "timestep", "ensemble", "pressure", "tdamp", "pdamp", "swap_every",
+            "swap_trials", "sgcmc", "record_every", "checkpoint_every", "seed")
+SEED_MAX = 899_999_999        # LAMMPS' RanPark/RanMars seeds must stay below 900,000,000
+
+
+@dataclass
+class McmdSettings:
+    """Protocol of one MC/MD run (paper defaults: 300 K, 30 swaps per pair every 100 steps).
+
+    temperature: K (MD thermostat and Metropolis). timestep: ps. ensemble: "nvt" or "npt"
+    (isotropic, at ``pressure`` bar). tdamp, pdamp: ps (None: 100 and 1000 timesteps).
+    swap_trials: atom/swap trials per species pair every ``swap_every`` steps (0: none).
+    sgcmc: None or {"deltamu": [mu1-mu2, ...], "every": steps, "fraction": f,
+    "variance": [kappa, c2, ...] (optional)} for ``fix sgcmc``.
+    record_every: steps between records (and segment length); checkpoint_every: steps
+    between restart files (a multiple of record_every; 0: only at the end);
+    dump_every: steps between dump frames (0: none). shells: SRO shells recorded (0: no SRO).
+    converge_window, converge_tol: PE convergence test (see :func:`pe_convergence`);
+    stop_when_converged: end the run at the first record that passes it.
+    inherent: also record the inherent PE (energy after quenching a copy; slow).
+    """
+
+    temperature: float = 300.0
+    steps: int = 20000
+    timestep: float = 0.002
+    ensemble: str = "nvt"
+    pressure: float = 0.0
+    tdamp: float | None = None
+    pdamp: float | None = None
+    swap_every: int = 100
+    swap_trials: int = 30
+    sgcmc: dict | None = None
+    record_every: int = 1000
+    checkpoint_every: int = 10000
+    dump_every: int = 0
+    shells: int = 3
+    converge_window: int = 10
+    converge_tol: float = 1e-4
+    stop_when_converged: bool = False
+    inherent: bool = False
+    seed: int = 1
+
+    def __post_init__(self):
+        self.check()
+
+    @property
+    def tdamp_ps(self) -> float:
+        return 100 * self.timestep if self.tdamp is None else self.tdamp
+
+    @property
+    def pdamp_ps(self) -> float:
+        return 1000 * self.timestep if self.pdamp is None else self.pdamp
+
+    def check(self) -> None:
+        def positive(name, integer=False, zero_ok=False):
+            v = getattr(self, name)
+            ok = (v >= 0 if zero_ok else v > 0) and np.isfinite(v)
+            if not ok or (integer and int(v) != v):
+                kind = "an integer" if integer else "a number"
+                raise ValueError(f"{name}: must be {kind} {'>= 0' if zero_ok else '> 0'}, got {v}")
+        for name in ("temperature", "timestep") + tuple(n for n in ("tdamp", "pdamp") if getattr(self, n) is not None):
+            positive(name)
+        for name in ("steps", "swap_every", "record_every", "converge_window"):
+            positive(name, integer=True)
+        for name in ("swap_trials", "checkpoint_every", "dump_every", "shells"):
+            positive(name, integer=True, zero_ok=True)
+        if self.ensemble not in ("nvt", "npt"):
+            raise ValueError(f"ensemble: {self.ensemble!r} is not 'nvt' or 'npt'")
+        if self.checkpoint_every % self.record_every:
+            raise ValueError(f"checkpoint_every: {self.checkpoint_every} is not a multiple of "
+                             f"record_every ({self.record_every})")
+        if not np.isfinite(self.pressure):
+            raise ValueError(f"pressure: {self.pressure} is not a number")
+        if self.sgcmc is not None:
+            unknown = set(self.sgcmc) - {"deltamu", "every", "fraction", "variance"}
+            if unknown or "deltamu" not in self.sgcmc:
+                raise ValueError("sgcmc: needs 'deltamu' and accepts every, fraction, variance; "
+                                 f"got {sorted(self.sgcmc)}")
+
+    def protocol(self) -> dict:
+        d = asdict(self)
+        return {k: d[k] for k in PROTOCOL}
+
+
+def lammps_seed(seed: int) -> int:
+    """The base seed given to LAMMPS (positive and below 900,000,000) for a user seed."""
+    return int(seed) % SEED_MAX + 1
+
+
+def swap_seed(base: int, i: int, j: int) -> int:
+    """Seed of ``fix atom/swap`` for types i < j (the same formula is in inputs/in.mcmd)."""
+    return (base + 7919 * (100 * i + j)) % SEED_MAX + 1
+
+
+def md_commands(s: McmdSettings, species: list, present: list) -> list[str]:
+    """The thermostat/barostat and atom/swap fixes (identical for fresh and resumed runs)."""
+    base = lammps_seed(s.seed)
+    t = repr(float(s.temperature))
+    cmds = [f"timestep {float(s.timestep)!r}"]
+    if s.ensemble == "nvt":
+        cmds.append(f"fix ak_md all nvt temp {t} {t} {float(s.tdamp_ps)!r}")
+    else:
+        p = repr(float(s.pressure))
+        cmds.append(f"fix ak_md all npt temp {t} {t} {float(s.tdamp_ps)!r} iso {p} {p} {float(s.pdamp_ps)!r}")
+    for i, j in swap_pairs(species, present) if s.swap_trials else ():
+        cmds.append(f"fix ak_swap_{i}_{j} all atom/swap {int(s.swap_every)} {int(s.swap_trials)} "
+                    f"{swap_seed(base, i, j)} {t} ke yes types {i} {j}")
+    return cmds
+
+
+def swap_pairs(species: list, present: list) -> list[tuple[int, int]]:
+    """LAMMPS type pairs (i < j) of the species present in the sample."""
+    types = [k + 1 for k, s in enumerate(species) if s in present]
+    return [(i, j) for n, i in enumerate(types) for j in types[n + 1:]]
+
+
+def sgcmc_command(s: McmdSettings, n_types: int, step: int) -> str:
+    g = s.sgcmc
+    mu = [float(v) for v in np.atleast_1d(g["deltamu"])]
+    if len(mu) != n_types - 1:
+        raise ValueError(f"sgcmc: deltamu needs {n_types - 1} values (mu_1 - mu_k, k = 2..{n_types}), got {len(mu)}")
+    seg = step // s.checkpoint_every if s.checkpoint_every else 0
+    seed = (lammps_seed(s.seed) + 104729 * (seg + 1)) % SEED_MAX + 1
+    words = [f"fix ak_sgcmc all sgcmc {int(g.get('every', s.swap_every))} {float(g.get('fraction', 0.1))!r}",
+             repr(float(s.temperature)), *map(repr, mu), f"randseed {seed}"]
+    if g.get("variance") is not None:
+        words += ["variance", *(repr(float(v)) for v in g["variance"])]
+    return " ".join(words)
+
+
+def pe_convergence(pe_per_atom, window: int, tol: float) -> dict | None:
+    """Compare the mean PE per atom of the last ``window`` records with the window before.
+
+    Converged when ``|mean2 - mean1| <= tol + 2 * stderr`` (stderr from the scatter inside
+    both windows: a difference that the thermal noise explains is no drift). None until
+    there are 2 * window records.
+    """
+    e = np.asarray(pe_per_atom, dtype=float)
+    if len(e) < 2 * window:
+        return None
+    w1, w2 = e[-2 * window:-window], e[-window:]
+    drift = float(w2.mean() - w1.mean())
+    err = float(np.sqrt(w1.var(ddof=1) / window + w2.var(ddof=1) / window)) if window > 1 else 0.0
+    return {"drift_ev_per_atom": drift, "stderr": err, "converged": abs(drift) <= tol + 2 * err}
+
+
+@dataclass
+class McmdResult:
+    out: Path
+    records: list
+    summary: dict
+    final: object = field(default=None, repr=False)   # ase.Atoms (rank 0)
+
+
+class _Run:
+    """State of one MC/MD run (fresh or resumed) on one LAMMPS instance."""
+
+    def __init__(self, settings: McmdSettings, potential, out: Path, comm, progress: bool):
+        self.s, self.pot, self.out, self.comm = settings, get_potential(potential), out, comm
+        self.rank = comm.Get_rank() if comm is not None else 0
+        self.progress = progress and self.rank == 0
+        self.records: list = []
+        self.lmp = self.shells = None
+        self.t0 = time.perf_counter()
+
+    # --- files (rank 0) --------------------------------------------------------------
+    def write_json(self, name: str, obj) -> None:
+        if self.rank == 0:
+            tmp = self.out / (name + ".tmp")
+            tmp.write_text(json.dumps(obj, indent=1))
+            os.replace(tmp, self.out / name)
+
+    def append_record(self, rec: dict) -> None:
+        self.records.append(rec)
+        if self.rank == 0:
+            with open(self.out / "records.jsonl", "a") as f:
+                f.write(json.dumps(rec) + "\n")
+
+    def bcast(self, value):
+        return self.comm.bcast(value, root=0) if self.comm is not None else value
+
+    # --- LAMMPS ------------------------------------------------------------------------
+    def start_lammps(self, step: int) -> Lammps:
+        return Lammps(comm=self.comm, log=str(self.out / f"log.{step}.lammps"))
+
+    def setup(self, species: list, present: list, step: int) -> None:
+        """Everything after the atoms exist: potential, neighbours, fixes, output."""
+        lmp, s = self.lmp, self.s
+        lmp.commands(self.pot.commands(species))
+        lmp.commands(["neighbor 1.0 bin", "neigh_modify every 1 delay 0 check yes"])
+        lmp.commands(md_commands(s, species, present))
+        self.pairs = swap_pairs(species, present) if s.swap_trials else []
+        if s.sgcmc is not None:
+            lmp.command(sgcmc_command(s, len(species), step))
+        lmp.commands([f"thermo {int(s.record_every)}", "thermo_style custom step temp pe press vol",
+                      "thermo_modify norm no"])
+        if s.dump_every:
+            (self.out / "dumps").mkdir(exist_ok=True)
+            path = safe_token(str((self.out / "dumps").resolve() / "frame.*.lammpstrj.gz"), "out")
+            lmp.commands([f"dump ak_dump all custom/gz {int(s.dump_every)} {path} id type element x y z",
+                          f"dump_modify ak_dump element {' '.join(species)} sort id"])
+
+    def fix_vector(self, fix_id: str, n: int) -> list[float]:
+        return [float(self.lmp.raw.extract_fix(fix_id, 0, 1, k)) for k in range(n)]
+
+    def record(self, species: list, last: dict | None) -> dict:
+        lmp = self.lmp
+        th = lmp.raw.last_thermo()
+        n = lmp.natoms
+        rec = {"step": int(th["Step"]), "time_ps": int(th["Step"]) * self.s.timestep, "pe": float(th["PotEng"]),
+               "pe_per_atom": float(th["PotEng"]) / n, "temperature": float(th["Temp"]),
+               "pressure_bar": float(th["Press"]), "volume": float(th["Volume"])}
+        swaps = {}
+        for i, j in self.pairs:
+            att, acc = self.fix_vector(f"ak_swap_{i}_{j}", 2)
+            label = f"{species[i - 1]}-{species[j - 1]}"
+            prev = (last or {}).get("swaps", {}).get(label, {"attempts": 0, "accepted": 0})
+            d_att, d_acc = att - prev["attempts"], acc - prev["accepted"]
+            swaps[label] = {"attempts": att, "accepted": acc, "ratio": acc / att if att else None,
+                            "ratio_window": d_acc / d_att if d_att > 0 else None}
+        if swaps:
+            rec["swaps"] = swaps
+        if self.s.sgcmc is not None:
+            v = self.fix_vector("ak_sgcmc", 2 + len(species))
+            tried = v[0] + v[1]
+            rec["sgcmc"] = {"accepted": v[0], "rejected": v[1], "ratio": v[0] / tried if tried else None,
+                            "concentrations": dict(zip(species, v[2:]))}
+        types = np.ctypeslib.as_array(lmp.raw.gather_atoms("type", 0, 1)).astype(np.int64) - 1
+        if self.s.inherent:
+            rec["pe_inherent"] = self.inherent_pe(species)
+        if self.s.shells:
+            sro = None
+            if self.rank == 0:
+                from .sro import sro_from_types
+
+                r = sro_from_types(types, species, self.shells).to_dict()
+                sro = {"alpha": r["alpha"], "delta": r["delta"], "concentrations": r["concentrations"]}
+            rec["sro"] = self.bcast(sro)        # the same records on every rank
+        rec["wall_s"] = round(time.perf_counter() - self.t0, 3)
+        return rec
+
+    def inherent_pe(self, species: list) -> float:
+        from ..lmp import get_atoms, relax
+
+        atoms = get_atoms(self.lmp, species)
+        quenched = relax(atoms, self.pot, ftol=1e-4, etol=1e-10, maxiter=2000, species=species, comm=self.comm)
+        return float(quenched.get_potential_energy())
+
+    def checkpoint(self, step: int) -> None:
+        tmp = self.out / "checkpoint.new.restart"
+        self.lmp.command(f"write_restart {safe_token(str(tmp.resolve()), 'out')}")
+        if self.rank == 0:
+            os.replace(tmp, self.out / "checkpoint.restart")
+        self.write_json("checkpoint.json", {"step": step, "n_records": len(self.records)})
+
+
+def run_mcmd(atoms=None, potential="FeCr", out="mcmd_out", settings: McmdSettings | None = None,
+             resume: bool = False, species=None, comm=None, progress: bool = True, on_record=None,
+             **overrides) -> McmdResult:
+    """Age ``atoms`` by hybrid MC/MD in LAMMPS; returns records and a summary.
+
+    settings: :class:`McmdSettings` (keyword ``overrides`` replace its fields, e.g.
+    ``temperature=600, steps=5000``). resume: continue the run in ``out`` from its last
+    checkpoint (``atoms`` is then ignored; settings default to the saved ones, the protocol
+    must match; ``steps`` may grow, output settings may change).
+    species: element of each LAMMPS type (default: the sample's elements, sorted).
+    comm: mpi4py communicator (run under ``mpiexec -n N``; rank 0 writes the files).
+    on_record: called with each record dict; returning True ends the run (after a
+    checkpoint). A partial run keeps every file written so far.
+    """
+    if settings is None and resume:      # continue with the saved protocol unless overridden
+        saved = Path(out) / "settings.json"
+        settings = McmdSettings(**json.loads(saved.read_text())["settings"]) if saved.exists() else None
+    settings = settings or McmdSettings()
+    if overrides:
+        valid = {f.name for f in fields(McmdSettings)}
+        bad = sorted(set(overrides) - valid)
+        if bad:
+            raise TypeError(f"run_mcmd: unknown setting(s) {bad}")
+        d = asdict(settings)
+        d.update(overrides)
+        settings = McmdSettings(**d)
+    out = Path(out)
+    run = _Run(settings, potential, out, comm, progress)
+    if run.rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+    if comm is not None:
+        comm.Barrier()
+    try:
+        start, species, present = _resume(run) if resume else _fresh(run, atoms, species)
+        status = _loop(run, start, species, present, on_record)
+        return _finish(run, species, status)
+    except BaseException as e:
+        # records, dumps and the last checkpoint stay; the summary says why it stopped
+        run.write_json("summary.json", _summary(run, f"stopped: {type(e).__name__}: {e}"))
+        raise
+    finally:
+        if run.lmp is not None:
+            run.lmp.close()
+
+
+def _fresh(run: _Run, atoms, species):
+    import ase.io
+
+    from ..lmp.structure import put_atoms
+
+    if atoms is None:
+        raise ValueError("atoms: a structure is needed unless resume=True")
+    species = species_of(atoms, species)
+    run.pot.check(species)
+    present = sorted(set(atoms.get_chemical_symbols()))
+    s = run.s
+    if run.rank == 0:
+        for stale in ("records.jsonl", "checkpoint.json", "checkpoint.restart", "summary.json"):
+            (run.out / stale).unlink(missing_ok=True)      # a new run in an old folder
+        ase.io.write(run.out / "initial.extxyz", atoms, format="extxyz", parallel=False)
+        run.write_json("settings.json", {"settings": asdict(s), "potential": run.pot.name, "species": species,
+                                         "n_atoms": len(atoms), "lammps_seed": lammps_seed(s.seed)})
+    run.shells = _shells(run, atoms)
+    run.lmp = run.start_lammps(0)
+    run.lmp.commands(["units metal", "atom_style atomic", "atom_modify map array"])
+    put_atoms(run.lmp, atoms, species)
+    run.setup(species, present, 0)
+    t = repr(float(s.temperature))
+    run.lmp.command(f"velocity all create {t} {lammps_seed(s.seed)} mom yes rot yes dist gaussian loop geom")
+    run.lmp.command("run 0")
+    run.append_record(run.record(species, None))
+    return 0, species, present
+
+
+def _shells(run: _Run, atoms):
+    """Lattice shells of the starting structure (rank 0): swaps keep atoms on their sites."""
+    if not run.s.shells or run.rank != 0:
+        return None
+    from .lattice import NotCrystalline, lattice_shells
+
+    try:
+        return lattice_shells(atoms, run.s.shells)
+    except NotCrystalline as e:
+        raise ValueError(f"{e}; SRO along the run needs a BCC/FCC sample (or shells=0)") from None
+
+
+def _resume(run: _Run):
+    import ase.io
+
+    out, s = run.out, run.s
+    try:
+        saved = json.loads((out / "settings.json").read_text())
+        ckpt = json.loads((out / "checkpoint.json").read_text())
+    except FileNotFoundError:
+        raise ValueError(f"resume: no checkpoint in {out}") from None
+    old = McmdSettings(**saved["settings"]).protocol()
+    for key, value in s.protocol().items():
+        if old[key] != value:
+            raise ValueError(f"resume: {key} is {value!r} but the checkpointed run used {old[key]!r}")
+    if saved["potential"] != run.pot.name:
+        raise ValueError(f"resume: potential {run.pot.name} but the run used {saved['potential']}")
+    species = saved["species"]
+    initial = ase.io.read(out / "initial.extxyz", parallel=False)
+    present = sorted(set(initial.get_chemical_symbols()))
+    step = int(ckpt["step"])
+    # records after the checkpoint are recomputed (identically): drop them
+    lines = (out / "records.jsonl").read_text().splitlines() if (out / "records.jsonl").exists() else []
+    run.records = [r for r in map(json.loads, lines) if r["step"] <= step]
+    if run.rank == 0:
+        saved["settings"]["steps"] = s.steps
+        run.write_json("settings.json", saved)
+        tmp = out / "records.jsonl.tmp"
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in run.records))
+        os.replace(tmp, out / "records.jsonl")
+    run.shells = _shells(run, initial)
+    run.lmp = run.start_lammps(step)
+    run.lmp.commands(["units metal", "atom_style atomic", "atom_modify map array",
+                      f"read_restart {safe_token(str((out / 'checkpoint.restart').resolve()), 'out')}"])
+    run.setup(species, present, step)
+    return step, species, present
+
+
+def _loop(run: _Run, step: int, species, present, on_record) -> str:
+    from ..progress import Progress
+
+    s = run.s
+    with Progress("mcmd", total=s.steps, enabled=run.progress) as bar:
+        bar.done = step
+        while step < s.steps:
+            n = min(s.record_every, s.steps - step)
+            if s.sgcmc is not None and s.checkpoint_every and step % s.checkpoint_every == 0 and step > 0:
+                run.lmp.commands(["unfix ak_sgcmc", sgcmc_command(s, len(species), step)])
+            run.lmp.command(f"run {n}")
+            step += n
+            rec = run.record(species, run.records[-1] if run.records else None)
+            conv = pe_convergence([r["pe_per_atom"] for r in run.records + [rec]], s.converge_window, s.converge_tol)
+            if conv is not None:
+                rec["convergence"] = conv
+            run.append_record(rec)
+            stop = bool(conv and conv["converged"] and s.stop_when_converged)
+            error = None
+            if on_record is not None and run.rank == 0:
+                try:
+                    stop = bool(on_record(rec)) or stop
+                except BaseException as e:     # all ranks must leave LAMMPS together
+                    error = e
+            stop, failed = run.bcast((stop, error is not None))
+            if failed:
+                raise error if error is not None else RuntimeError("on_record raised on rank 0")
+            if stop or step >= s.steps or (s.checkpoint_every and step % s.checkpoint_every == 0):
+                run.checkpoint(step)
+            bar.update(n, note=f"PE {rec['pe_per_atom']:.5f} eV/atom")
+            if stop:
+                return "stopped early (converged)" if conv and conv["converged"] else "stopped by callback"
+    return "completed"
+
+
+def _summary(run: _Run, status: str) -> dict:
+    recs = run.records
+    conv_at = next((r["step"] for r in recs if r.get("convergence", {}).get("converged")), None)
+    wall = time.perf_counter() - run.t0
+    steps_done = (recs[-1]["step"] - recs[0]["step"]) if len(recs) > 1 else 0
+    return {"status": status, "settings": asdict(run.s), "potential": run.pot.name,
+            "steps_done": recs[-1]["step"] if recs else 0, "records": len(recs),
+            "pe_first": recs[0]["pe"] if recs else None, "pe_last": recs[-1]["pe"] if recs else None,
+            "converged_at_step": conv_at, "last_convergence": recs[-1].get("convergence") if recs else None,
+            "swaps_last": recs[-1].get("swaps") if recs else None,
+            "sro_first": recs[0].get("sro") if recs else None, "sro_last": recs[-1].get("sro") if recs else None,
+            "wall_s": round(wall, 2), "steps_per_s_this_session": round(steps_done / wall, 2) if wall > 0 else None}
+
+
+def _finish(run: _Run, species, status: str) -> McmdResult:
+    import ase.io
+
+    from ..lmp import get_atoms
+
+    final = get_atoms(run.lmp, species)       # collective
+    summary = _summary(run, status)
+    if run.rank == 0:
+        ase.io.write(run.out / "final.extxyz", final, format="extxyz", parallel=False)
+        run.write_json("summary.json", summary)
+    return McmdResult(run.out, run.records, summary, final)
+
+
+def write_pair_include(potential, species, path) -> Path:
+    """The pair_style/pair_coeff lines of ``potential`` for ``species`` as a file for the
+    ``pot`` variable of inputs/in.mcmd."""
+    path = Path(path)
+    path.write_text("\n".join(get_potential(potential).commands(list(species))) + "\n")
+    return path
