@@ -39,7 +39,8 @@ def melt(seed: int = 4000):
     lmp, prism, species = open_structure(big, "Ta06A")
     with lmp:
         lmp.commands([f"velocity all create 4000 {seed + 1} mom yes rot yes dist gaussian", "timestep 0.001",
-                      "fix md all npt temp 4000 4000 0.1 iso 0 0 1.0", "run 300"])
+                      "fix md all npt temp 4000 4000 0.1 iso 0 0 1.0",
+                      "thermo_style custom step temp pe press vol", "run 300"])
         return get_atoms(lmp, species, prism), lmp.thermo("temp")
 
 
@@ -80,7 +81,7 @@ def main():
     ax2 = ax.twinx()
     ax2.plot(ns, [r["dft_cost_relative_to_melt"] for r in rows], "k:", label="DFT cost / melt (N$^3$)")
     ax2.set_yscale("log")
-    ax2.set_ylabel("projected DFT cost relative to the 2000-atom melt")
+    ax2.set_ylabel("DFT cost / 2000-atom melt")
     ax.legend(fontsize=8, loc="upper center")
     ax.set_title(f"GRS of liquid Ta (2000 atoms, {temp:.0f} K)")
     fig.tight_layout()
