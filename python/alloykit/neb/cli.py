@@ -1,0 +1,250 @@
+"""``alloykit neb run|status|export|spectrum``: vacancy-migration barrier datasets."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+EXAMPLES = """examples:
+  # 8 barriers around each of 4 random sites of one Fe-20Cr sample, 11 replicas, here:
+  alloykit neb run fecr.sqlite --composition Fe=0.8,Cr=0.2 --size 5 --sites 4
+  # the paper's kind of set: a ternary grid, 10 sites per sample, two NEBs at a time
+  mpiexec -n 22 alloykit neb run grid.sqlite --grid Fe,Cr,Ni --step 0.25 --lattice bcc \\
+      --size 10 --sites 10 --potential MoCoNiVFeAlCr --replicas 11
+  # CSRO samples from 'alloykit csro mcmd' (last frame of each dump), relaxed first
+  alloykit neb run csro.sqlite --structure aged/dump.mcmd --frames -1 --species Fe,Cr --relax-samples
+  # killed? rerun the same command: finished vacancies are kept, the rest is computed
+  alloykit neb status fecr.sqlite
+  alloykit neb export fecr.sqlite -o fecr.jsonl
+  alloykit neb spectrum fecr.sqlite -o fecr_spectrum.png
+"""
+
+
+def _user_error(e: Exception):
+    from ..cli import UserError
+
+    msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return UserError(msg)
+
+
+def _settings(args):
+    from .driver import NebSettings
+
+    return NebSettings(potential=args.potential, replicas=args.replicas, spring=args.spring, ftol=args.ftol,
+                       n1=args.n1, n2=args.n2, box=args.box, env_cutoff=args.env_cutoff).check()
+
+
+def _sites(text: str):
+    text = text.strip()
+    if text == "all":
+        return "all"
+    if "," not in text:
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f"sites: {text!r} is not 'all', a count or a list like 0,5,9") from None
+    try:
+        return [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise ValueError(f"sites: {text!r} is not a comma-separated list of atom indices") from None
+
+
+def _samples(args):
+    from . import samples as smp
+
+    lattice = args.lattice
+    if args.structure:
+        species = args.species.split(",") if args.species else None
+        out = smp.file_samples(args.structure, args.frames, species)
+        recipe = {"kind": "files", "files": [str(p) for p in args.structure], "frames": args.frames}
+    elif args.grid:
+        out = smp.grid_samples(args.grid.split(","), args.step, lattice, args.size, args.a, args.per_composition,
+                               args.min_fraction, args.seed)
+        recipe = {"kind": "grid", "elements": args.grid, "step": args.step, "min_fraction": args.min_fraction}
+    else:
+        comp = smp.parse_composition(args.composition or "Fe=0.8,Cr=0.2")
+        label = "".join(f"{el}{f:.2f}" for el, f in comp.items())
+        out = [(f"{label}-{r}", smp.random_solid_solution(lattice, comp, args.size, args.a, smp.sample_seed(args.seed, r)))
+               for r in range(args.per_composition)]
+        recipe = {"kind": "composition", "composition": comp}
+    recipe.update(lattice=lattice, size=args.size, a=args.a, per_composition=args.per_composition,
+                  relax_samples=args.relax_samples)
+    if args.relax_samples:
+        from mpi4py import MPI
+
+        from ..lmp import relax
+
+        # one rank plans: its LAMMPS must not wait for the others
+        out = [(sid, _strip(relax(a, args.potential, box="aniso", ftol=1e-6, comm=MPI.COMM_SELF))) for sid, a in out]
+    return out, recipe
+
+
+def _strip(atoms):
+    from ase import Atoms
+
+    return Atoms(atoms.get_chemical_symbols(), positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
+
+
+def _plan(args) -> dict:
+    from .farm import plan_dataset
+
+    settings = _settings(args)
+    samples, recipe = _samples(args)
+    return plan_dataset(args.dataset, samples, _sites(args.sites), settings, args.seed, recipe)
+
+
+def run_cmd(args) -> int:
+    from mpi4py import MPI
+
+    from .driver import idle_wait
+    from .farm import launch, run_farm
+    from .store import Dataset
+
+    comm = MPI.COMM_WORLD
+    if comm.Get_size() == 1:
+        try:
+            plan = _plan(args)
+            print(f"[neb] {'planned' if plan['created'] else 'resuming'} {args.dataset}: {plan['tasks']} vacancies",
+                  file=sys.stderr, flush=True)
+            status = launch(args.dataset, args.groups)
+        except (ValueError, FileNotFoundError, RuntimeError, KeyError) as e:
+            raise _user_error(e) from None
+    else:
+        err = None
+        if comm.Get_rank() == 0:
+            try:
+                _plan(args)
+            except (ValueError, FileNotFoundError, RuntimeError, KeyError) as e:
+                err = e
+        idle_wait(comm)    # planning (maybe relaxing samples) can take a while
+        err = comm.bcast(err, root=0)
+        if err is not None:
+            if comm.Get_rank() == 0:
+                raise _user_error(err)
+            return 2
+        try:
+            run_farm(args.dataset, comm)
+        except (ValueError, RuntimeError) as e:
+            if comm.Get_rank() == 0:
+                raise _user_error(e) from None
+            return 2
+        if comm.Get_rank() != 0:
+            return 0
+        with Dataset(args.dataset) as ds:
+            status = ds.status()
+    png = Path(args.dataset).with_suffix("").as_posix() + "_spectrum.png"
+    _spectrum_png(args.dataset, png)
+    status["spectrum_png"] = png
+    _emit(status, args.json)
+    return 0
+
+
+def _spectrum_png(dataset, png) -> dict:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .plots import spectrum
+
+    fig, summary = spectrum(dataset, png)
+    plt.close(fig)
+    return summary
+
+
+def _emit(obj: dict, json_out) -> None:
+    text = json.dumps(obj, indent=1, default=str)
+    if json_out:
+        Path(json_out).write_text(text + "\n")
+    print(text)
+
+
+def _open(path):
+    from .store import Dataset
+
+    try:
+        return Dataset(path)
+    except (ValueError, FileNotFoundError) as e:
+        raise _user_error(e) from None
+
+
+def status_cmd(args) -> int:
+    with _open(args.dataset) as ds:
+        _emit(ds.status(), args.json)
+    return 0
+
+
+def export_cmd(args) -> int:
+    with _open(args.dataset) as ds:
+        try:
+            out = ds.export(args.output, converged_only=not args.all)
+        except ValueError as e:
+            raise _user_error(e) from None
+        _emit({"output": str(out), "records": ds.count(not args.all)}, None)
+    return 0
+
+
+def spectrum_cmd(args) -> int:
+    _open(args.dataset).close()
+    out = args.output or Path(args.dataset).with_suffix("").as_posix() + "_spectrum.png"
+    summary = _spectrum_png(args.dataset, out)
+    summary["png"] = str(out)
+    _emit(summary, args.json)
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("neb", help="vacancy-migration barriers (climbing-image NEB) and their datasets",
+                       description=__doc__, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    nsub = p.add_subparsers(dest="neb_command", metavar="SUBCOMMAND", required=True)
+
+    r = nsub.add_parser("run", help="build or resume a barrier dataset (works under mpiexec)",
+                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+                        description="Plan samples x vacancy sites into DATASET (SQLite) and compute every hop. "
+                                    "Under 'mpiexec -n N', N/R groups of R=--replicas ranks run NEBs side by side; "
+                                    "without it, --groups x R ranks are started with mpiexec.")
+    r.add_argument("dataset", help="dataset file (SQLite), created or resumed")
+    src = r.add_mutually_exclusive_group()
+    src.add_argument("--composition", help="one composition, e.g. Fe=0.8,Cr=0.2 (the default)")
+    src.add_argument("--grid", metavar="ELEMENTS", help="composition grid over these elements, e.g. Fe,Cr,Ni")
+    src.add_argument("--structure", nargs="+", metavar="FILE", help="samples from files (dump, data, extxyz...)")
+    r.add_argument("--step", type=float, default=0.25, help="grid step (fractions multiple of it; default 0.25)")
+    r.add_argument("--min-fraction", type=float, default=0.0, help="grid: drop compositions with a smaller fraction")
+    r.add_argument("--per-composition", type=int, default=1, help="random samples per composition (default 1)")
+    r.add_argument("--lattice", default="bcc", choices=["bcc", "fcc"])
+    r.add_argument("--size", type=int, default=5, help="cubic cells per edge (default 5: 250 BCC atoms)")
+    r.add_argument("--a", type=float, help="lattice parameter, A (default: Vegard's law; the box is relaxed)")
+    r.add_argument("--frames", default=":", help="frames of --structure files: index or slice (default all)")
+    r.add_argument("--species", help="element of each LAMMPS type, for dumps without element names")
+    r.add_argument("--relax-samples", action="store_true", help="relax each sample (positions and box) first")
+    r.add_argument("--sites", default="all", help="vacancy sites per sample: all, a count (random), or i,j,k")
+    r.add_argument("--potential", default="FeCr", help="named potential (alloykit potentials)")
+    r.add_argument("--replicas", type=int, default=11, help="NEB replicas = MPI ranks per NEB (default 11)")
+    r.add_argument("--groups", type=int, default=1, help="NEBs at a time when not under mpiexec (default 1)")
+    r.add_argument("--spring", type=float, default=5.0, help="NEB spring, eV/A (default 5)")
+    r.add_argument("--ftol", type=float, default=0.001, help="NEB force tolerance, eV/A (default 0.001)")
+    r.add_argument("--n1", type=int, default=1000, help="step budget, plain NEB stage")
+    r.add_argument("--n2", type=int, default=1000, help="step budget, climbing-image stage")
+    r.add_argument("--box", default="aniso", choices=["aniso", "iso", "none"], help="initial-state box relaxation")
+    r.add_argument("--env-cutoff", type=float, default=8.0, help="radius of the stored environment, A")
+    r.add_argument("--seed", type=int, default=0, help="seed of samples and random sites")
+    r.add_argument("--json", help="also write the final status here")
+    r.set_defaults(func=run_cmd)
+
+    s = nsub.add_parser("status", help="progress and barrier statistics of a dataset")
+    s.add_argument("dataset")
+    s.add_argument("--json", help="also write it here")
+    s.set_defaults(func=status_cmd)
+
+    e = nsub.add_parser("export", help="write a dataset as JSON lines (.jsonl) or CSV (.csv)")
+    e.add_argument("dataset")
+    e.add_argument("-o", "--output", required=True, help="out.jsonl (with environments) or out.csv")
+    e.add_argument("--all", action="store_true", help="include flagged records (default: usable barriers only)")
+    e.set_defaults(func=export_cmd)
+
+    sp = nsub.add_parser("spectrum", help="histogram of barriers per moving species (PNG + JSON)")
+    sp.add_argument("dataset")
+    sp.add_argument("-o", "--output", help="PNG file (default DATASET_spectrum.png)")
+    sp.add_argument("--json", help="also write the summary here")
+    sp.set_defaults(func=spectrum_cmd)

@@ -1,0 +1,333 @@
+"""All first-neighbour hops into one vacancy: relax the initial state once (positions and
+box to zero pressure), relax each final state (positions, in the initial state's box, as
+LAMMPS NEB needs one box for all replicas; then shifted to the initial state's mean
+position, see inputs/in.neb_relax), run a climbing-image NEB per hop, and turn each into
+a record, flagged when it cannot be trusted.
+
+Flags (comma-separated in ``record["flag"]``; "" when fine):
+
+- ``unconverged``: LAMMPS's NEB stopped at its step budget above ftol.
+- ``initial_unstable``: relaxing the vacancy moved an atom more than 0.4 d1 off its site.
+- ``final_unstable``: the final state relaxed away (moving atom more than 0.4 d1 from the
+  vacancy site, or another atom off its site).
+- ``climber_at_minimum``: the climbing image sits on a minimum along the path (the
+  energy rises both ways along the tangent): a double hump resolved by too few replicas
+  (Fe_mm with 5 replicas), not a saddle.
+- ``path_too_long``: the band's length exceeds twice the straight end-to-end distance
+  (images slid into other, equivalent basins).
+- ``intermediate_minimum``: an image lies more than 0.01 eV below both end states.
+- ``nonpositive_barrier``: forward or backward barrier <= 0.
+- ``lammps_error``: LAMMPS failed; the barriers are NaN.
+
+MPI: every rank of ``comm`` calls :func:`vacancy_hops` together. Rank 0 writes the files
+and builds the records; final states are relaxed in parallel, one rank each; the NEB runs
+on all ranks (one replica per rank). With ``comm=None`` (or one rank) everything runs here
+and each NEB starts its own ``mpiexec -n replicas``.
+"""
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+from ase.calculators.lammps import Prism
+
+from ..lmp import LammpsError, evaluate, get_potential
+from . import scripts
+from .sites import Lattice, detect_lattice, environment, first_neighbours
+
+OFF_SITE = 0.4          # x d1: an atom further than this from its site has left it
+MIN_DROP = 0.01         # eV: an image this far below both ends is another minimum
+CURV_STEP = 0.02        # A: step along the tangent for the climbing-image check
+
+
+@dataclass(frozen=True)
+class NebSettings:
+    """How barriers are computed (the paper's values by default)."""
+
+    potential: str = "FeCr"      # a named potential; a file-based Potential object works too
+    replicas: int = 11           # outside datasets (those store the name)
+    spring: float = 5.0          # eV/A
+    etol: float = 0.0
+    ftol: float = 0.001          # eV/A, 2-norm of a replica's force (LAMMPS's default norm)
+    n1: int = 1000               # steps, plain NEB
+    n2: int = 1000               # steps, climbing image
+    relax_ftol: float = 1e-6     # eV/A, end states
+    box: str = "aniso"           # initial state's box relaxation: aniso, iso or none
+    env_cutoff: float = 8.0      # A
+
+    def check(self) -> "NebSettings":
+        if int(self.replicas) != self.replicas or self.replicas < 3:
+            raise ValueError(f"replicas: {self.replicas}; need at least 3 (initial, one image, final)")
+        if self.box not in ("aniso", "iso", "none"):
+            raise ValueError(f"box: {self.box!r} is not aniso, iso or none")
+        for name in ("spring", "ftol", "relax_ftol", "env_cutoff"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name}: must be > 0, got {getattr(self, name)}")
+        if self.etol < 0 or self.n1 < 1 or self.n2 < 1:
+            raise ValueError("etol >= 0 and step budgets n1, n2 >= 1 required")
+        pot = get_potential(self.potential)
+        if getattr(pot, "model", None) is not None or not pot.files:
+            raise ValueError(f"potential: {self.potential} has no potential files; NEB scripts need a "
+                             "file-based pair style (see 'alloykit potentials')")
+        return self
+
+    def asdict(self) -> dict:
+        return asdict(self)
+
+
+def idle_wait(comm, poll: float = 0.005) -> None:
+    """A barrier that sleeps while it waits. MPI's own collectives poll the CPU, and the
+    waiting ranks of a group (one per replica, usually more ranks than cores) would take
+    it from the rank doing the work: relaxing, writing the dataset, or another group."""
+    if comm is None or comm.Get_size() == 1:
+        return
+    import time
+
+    req = comm.Ibarrier()
+    while not req.Test():
+        time.sleep(poll)
+
+
+def _self_comm():
+    from mpi4py import MPI
+
+    return MPI.COMM_SELF
+
+
+def _mic(vectors: np.ndarray, cell: np.ndarray) -> np.ndarray:
+    frac = np.linalg.solve(cell.T, np.atleast_2d(vectors).T).T
+    return (frac - np.round(frac)) @ cell
+
+
+def prepare(atoms: Atoms, site: int, settings: NebSettings, lattice: Lattice | None = None):
+    """Checks and geometry common to all ranks: (lattice, neighbours, potential, species)."""
+    pot = get_potential(settings.potential)
+    pot.check(sorted(set(atoms.get_chemical_symbols())))
+    lattice = lattice or detect_lattice(atoms)
+    return lattice, first_neighbours(atoms, site, lattice), pot, list(pot.elements)
+
+
+def vacancy_hops(atoms: Atoms, site: int, settings: NebSettings = NebSettings(), comm=None,
+                 workdir=None, sample_id: str = "0", lattice: Lattice | None = None, keep: bool = False,
+                 neighbors=None):
+    """Every hop of a first neighbour of ``site`` into the vacancy left by removing it
+    (or only those of ``neighbors``, a list of sample indices of first neighbours).
+
+    Returns (vacancy, records) on rank 0 (``None, None`` on other ranks): ``vacancy`` holds
+    the initial state's energy and environment, ``records`` one dict per hop (see the
+    package docstring for the fields). workdir: where the LAMMPS files go (a fresh
+    temporary folder by default, removed unless ``keep``).
+    """
+    settings.check()
+    size = comm.Get_size() if comm is not None else 1
+    rank = comm.Get_rank() if comm is not None else 0
+    if size > 1 and size != settings.replicas:
+        raise ValueError(f"replicas: {settings.replicas} but the communicator has {size} ranks")
+    bcast = (lambda v: comm.bcast(v, root=0)) if size > 1 else (lambda v: v)
+    prep = None
+    if rank == 0:    # neighbour search on one rank; every rank raises the same error
+        try:
+            prep = prepare(atoms, site, settings, lattice)
+        except ValueError as e:
+            prep = e
+    idle_wait(comm if size > 1 else None)
+    prep = bcast(prep)
+    if isinstance(prep, Exception):
+        raise prep
+    lattice, neigh, pot, species = prep
+    if neighbors is not None:
+        known = {j for j, _ in neigh}
+        bad = [j for j in neighbors if j not in known]
+        if bad:
+            raise ValueError(f"neighbors: atom {bad[0]} is not a first neighbour of site {site} "
+                             f"(those are {sorted(known)})")
+        neigh = [(j, v) for j, v in neigh if j in set(neighbors)]
+    wd = None
+    if rank == 0:
+        base = Path(workdir) if workdir else Path(tempfile.gettempdir())
+        base.mkdir(parents=True, exist_ok=True)
+        wd = Path(tempfile.mkdtemp(prefix=f"v{site}-", dir=base))
+    wd = Path(bcast(str(wd) if wd else None))
+    try:
+        return _run(atoms, site, settings, comm, size, rank, bcast, wd, sample_id, lattice, neigh, pot, species)
+    finally:
+        if size > 1:
+            idle_wait(comm)
+        if rank == 0 and not keep:
+            shutil.rmtree(wd, ignore_errors=True)
+
+
+def _run(atoms, site, settings, comm, size, rank, bcast, wd, sample_id, lattice, neigh, pot, species):
+    keep_idx = np.array([k for k in range(len(atoms)) if k != site])
+    ident = {int(orig): k + 1 for k, orig in enumerate(keep_idx)}     # sample index -> LAMMPS ID
+    prism = Prism(atoms.cell.array, pbc=atoms.pbc)
+    cell0 = _lammps_cell(prism)
+    x0 = prism.vector_to_lammps(atoms.positions)
+    frac0 = np.linalg.solve(cell0.T, x0.T).T
+    frac0 -= np.floor(frac0)
+    x0 = frac0 @ cell0
+    potfile, init = wd / "pot.in", wd / "initial"
+    vac = None
+    if rank == 0:
+        scripts.write_potential(potfile, pot, species)
+        type_of = {el: t for t, el in enumerate(species, 1)}
+        types = [type_of[s] for s in np.array(atoms.get_chemical_symbols())[keep_idx]]
+        scripts.write_data(wd / "vacancy.data", list(range(1, len(keep_idx) + 1)), types, x0[keep_idx],
+                           (np.zeros(3), prism.get_lammps_prism()), species)
+        vac = _relax_initial(wd, potfile, init, settings, frac0, site, keep_idx, lattice)
+    idle_wait(comm if size > 1 else None)
+    vac = bcast(vac)
+
+    # final states: one rank each (none when the initial state could not be relaxed)
+    mine = {}
+    for j, _ in (neigh[rank::size] if "error" not in vac else []):
+        # the hop as a displacement (LAMMPS frame): relaxed position -> vacancy site
+        hop = _mic(vac["site_x"] - vac["x"][ident[j] - 1], vac["cell"])[0]
+        dx, dy, dz = (repr(float(v)) for v in hop)
+        try:
+            mine[j] = scripts.run_relax({"data": str(init) + ".data", "potential": str(potfile),
+                                         "out": str(wd / f"final{j}"), "box": "none", "move": str(ident[j]),
+                                         "dx": dx, "dy": dy, "dz": dz, "ftol": repr(settings.relax_ftol)},
+                                        comm=_self_comm())
+        except LammpsError as e:
+            mine[j] = {"error": f"final state: {_line(e)}"}
+    finals = {j: vac for j, _ in neigh} if "error" in vac else {}
+    idle_wait(comm if size > 1 else None)
+    for part in (comm.allgather(mine) if size > 1 else [mine]):
+        finals.update(part)
+
+    records = []
+    neb_comm = comm if size > 1 else None
+    for j, vec in neigh:
+        prefix = wd / f"neb{j}"
+        error = finals[j].get("error")    # the same on every rank: skip together
+        if error is None:
+            variables = {"initial": str(init) + ".data", "final": str(wd / f"final{j}.neb"),
+                         "potential": str(potfile), "out": str(prefix), "k": repr(settings.spring),
+                         "etol": repr(settings.etol), "ftol": repr(settings.ftol), "n1": str(settings.n1),
+                         "n2": str(settings.n2),
+                         # LAMMPS wants both budgets to be multiples of the print interval
+                         "nevery": str(math.gcd(settings.n1, settings.n2, 50))}
+            idle_wait(neb_comm)    # rank 0 may still be reading the previous NEB's files
+            try:
+                scripts.run_neb(variables, settings.replicas, wd / f"log.neb{j}", comm=neb_comm)
+            except LammpsError as e:
+                error = f"NEB: {_line(e)}"
+            idle_wait(neb_comm)    # every replica has written its files
+        if rank == 0:
+            records.append(_record(atoms, site, j, vec, ident, vac, finals[j], prefix, wd / f"log.neb{j}", error,
+                                   settings, lattice, species, pot, sample_id))
+    if rank != 0:
+        return None, None
+    env = _environment(atoms, site, keep_idx, vac, settings.env_cutoff, prism)
+    for r in records:
+        r.update(env_positions=env["positions"], env_species=env["species"], env_indices=env["indices"],
+                 env_cutoff=settings.env_cutoff)
+        r["env_moving_index"] = _moving_index(env, r["neighbor_site"], r["hop_vector"])
+    return {"sample_id": sample_id, "vacancy_site": site, "energy_initial": vac.get("energy", float("nan")),
+            "unstable": vac.get("unstable", True), "lattice": lattice.name, **env}, records
+
+
+def _line(e: Exception) -> str:
+    return (str(e).strip().splitlines() or ["LAMMPS failed"])[0]
+
+
+def _relax_initial(wd, potfile, init, settings, frac0, site, keep_idx, lattice) -> dict:
+    """Relax the vacancy (positions and box); the site's position in the relaxed box."""
+    try:
+        res = scripts.run_relax({"data": str(wd / "vacancy.data"), "potential": str(potfile), "out": str(init),
+                                 "box": settings.box, "ftol": repr(settings.relax_ftol)}, comm=_self_comm())
+    except LammpsError as e:
+        return {"error": f"initial state: {_line(e)}"}
+    relaxed = scripts.read_data(str(init) + ".data")
+    site_x = relaxed.lo + frac0[site] @ relaxed.cell    # the lattice site, carried with the box
+    # how far each atom is from its own site after the relaxation
+    drift = np.linalg.norm(_mic(relaxed.x - (relaxed.lo + frac0[keep_idx] @ relaxed.cell), relaxed.cell), axis=1)
+    return {"energy": res["energy"], "site_x": site_x, "cell": relaxed.cell, "x": relaxed.x,
+            "unstable": bool(drift.max() > OFF_SITE * lattice.d1)}
+
+
+def _lammps_cell(prism) -> np.ndarray:
+    lx, ly, lz, xy, xz, yz = prism.get_lammps_prism()
+    return np.array([[lx, 0, 0], [xy, ly, 0], [xz, yz, lz]])
+
+
+def _environment(atoms, site, keep_idx, vac, cutoff, prism) -> dict:
+    if "error" in vac:
+        return {"positions": np.zeros((0, 3)), "species": [], "indices": []}
+    idx, vec = environment(vac["x"], vac["cell"], vac["site_x"], cutoff)
+    symbols = np.array(atoms.get_chemical_symbols())[keep_idx]
+    return {"positions": prism.vector_to_ase(vec) if len(vec) else vec, "species": symbols[idx].tolist(),
+            "indices": keep_idx[idx].tolist()}
+
+
+def _moving_index(env, j, hop_vector) -> int:
+    cand = [k for k, i in enumerate(env["indices"]) if i == j]
+    return min(cand, key=lambda k: np.linalg.norm(env["positions"][k] - hop_vector)) if cand else -1
+
+
+def _record(atoms, site, j, vec, ident, vac, final, prefix, log, error, settings, lattice, species, pot, sample_id):
+    rec = {"sample_id": str(sample_id), "vacancy_site": int(site), "neighbor_site": int(j),
+           "moving_species": atoms[j].symbol, "hop_vector": np.asarray(vec, float), "lattice": lattice.name,
+           "replicas": settings.replicas, "potential": pot.name}
+    flags = ["initial_unstable"] if vac.get("unstable") else []
+    if "error" not in vac:
+        cell, k = vac["cell"], ident[j] - 1
+        hop = _mic(vac["x"][k] - vac["site_x"], cell)[0]
+        rec["hop_vector"] = Prism(atoms.cell.array, pbc=atoms.pbc).vector_to_ase(hop[None])[0]
+    if "error" not in final:
+        _, xf = scripts.read_neb_coords(str(prefix.parent / f"final{j}") + ".neb")
+        moved = np.linalg.norm(_mic(xf - vac["x"], cell), axis=1)
+        moved[k] = np.linalg.norm(_mic(xf[k] - vac["site_x"], cell)[0])
+        if moved.max() > OFF_SITE * lattice.d1:
+            flags.append("final_unstable")
+    if error is not None:
+        nan = float("nan")
+        rec.update(barrier_forward=nan, barrier_backward=nan, energy_initial=vac.get("energy", nan),
+                   energy_final=final.get("energy", nan) if final is not vac else nan, mep_energies=[],
+                   mep_coords=[], converged=False, flag=",".join(flags + ["lammps_error"]), error=error,
+                   neb_steps=0, max_force=nan, path_length=nan, climbing_replica=-1)
+        return rec
+    out = scripts.read_neb(log, str(prefix), settings.replicas)
+    e = out.energies
+    top = float(e.max())
+    fwd, bwd = top - e[0], top - e[-1]
+    converged = out.max_force <= settings.ftol * (1 + 1e-9)
+    if not converged:
+        flags.append("unconverged")
+    if out.path_length > 2 * np.linalg.norm(_mic(xf - vac["x"], cell)):
+        flags.append("path_too_long")
+    if len(e) > 2 and e[1:-1].min() < min(e[0], e[-1]) - MIN_DROP:
+        flags.append("intermediate_minimum")
+    if fwd <= 0 or bwd <= 0:
+        flags.append("nonpositive_barrier")
+    c = int(np.argmax(e))
+    if 0 < c < len(e) - 1 and _climber_at_minimum(prefix, c, cell, species, pot):
+        flags.append("climber_at_minimum")
+    rec.update(barrier_forward=float(fwd), barrier_backward=float(bwd), energy_initial=float(e[0]),
+               energy_final=float(e[-1]), mep_energies=(e - e[0]).tolist(), mep_coords=list(out.coords),
+               converged=bool(converged), flag=",".join(flags), error="", neb_steps=out.steps,
+               max_force=out.max_force, path_length=out.path_length, climbing_replica=out.climber)
+    return rec
+
+
+def _climber_at_minimum(prefix, c, cell, species, pot) -> bool:
+    """Energy of the top image moved +-CURV_STEP along the path tangent: a saddle has its
+    maximum along the path there, a minimum (split vacancy between two humps) does not."""
+    reps = {}
+    for k in (c - 1, c, c + 1):
+        _, reps[k] = scripts.read_neb_coords(f"{prefix}.replica.{k + 1}")
+    tangent = _mic(reps[c + 1] - reps[c - 1], cell)
+    tangent /= np.linalg.norm(tangent)
+    types = scripts.read_data(str(prefix.parent / "initial") + ".data").types
+    symbols = [species[t - 1] for t in types]
+    energies = []
+    for s in (-CURV_STEP, 0.0, CURV_STEP):
+        a = Atoms(symbols, positions=reps[c] + s * tangent, cell=cell, pbc=True)
+        energies.append(evaluate(a, pot, species=species, comm=_self_comm())["energy"])
+    return energies[0] > energies[1] and energies[2] > energies[1]

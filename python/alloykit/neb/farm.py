@@ -1,0 +1,218 @@
+"""Planning a dataset and farming its vacancies over MPI.
+
+``mpiexec -n N alloykit neb run ... --replicas R`` splits the N ranks into N/R groups
+(``comm.Split``); each group is one LAMMPS universe of R one-rank partitions and works
+through its share of the pending vacancies (task k goes to group k mod N/R), writing each
+finished vacancy to the dataset itself. Without mpiexec, :func:`launch` starts
+``mpiexec -n groups*R python -m alloykit.neb DATASET`` and waits.
+
+One run at a time per dataset: rank 0 holds an exclusive lock on ``DATASET.lock`` (the
+kernel drops it when the process dies, kill -9 included). Any error on any rank aborts
+the whole job (``MPI.Abort``): a rerun resumes from the last finished vacancy.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from ..progress import Progress
+from . import samples as smp
+from . import store
+from ..lmp import get_potential, safe_token
+from .driver import NebSettings, idle_wait, prepare, vacancy_hops
+from .sites import detect_lattice, first_neighbours, shell_list
+
+
+def plan_dataset(path, samples, sites="all", settings: NebSettings = NebSettings(), seed: int = 0,
+                 recipe: dict | None = None) -> dict:
+    """Create ``path`` with these samples [(id, Atoms)] and vacancy sites, or check that an
+    existing one has the same plan (then a run resumes it). Every sample and site is
+    validated here (lattice, site range, elements), so bad input fails before any NEB.
+    Returns {"created": bool, "tasks": n}.
+    """
+    settings.check()
+    if not isinstance(settings.potential, str):
+        raise ValueError("potential: a dataset records its potential by name; use a named one "
+                         "(alloykit potentials), or vacancy_hops() for other Potential objects")
+    # LAMMPS reads the work files by name: the dataset's folder must be a plain path
+    safe_token(str(Path(path).resolve()) + ".work", "dataset path")
+    ids = [str(s) for s, _ in samples]
+    if len(set(ids)) != len(ids):
+        raise ValueError("samples: duplicate sample ids")
+    if not samples:
+        raise ValueError("samples: none given")
+    tasks = []
+    pot = get_potential(settings.potential)
+    for k, (sid, atoms) in enumerate(samples):
+        chosen = smp.choose_sites(len(atoms), sites, seed, k)
+        pot.check(sorted(set(atoms.get_chemical_symbols())))
+        lattice = detect_lattice(atoms)
+        shells = shell_list(atoms, lattice)    # once per sample, not per site
+        for site in chosen:
+            first_neighbours(atoms, site, lattice, shells)
+        tasks += [(sid, s) for s in chosen]
+    plan = {"settings": settings.asdict(), "seed": int(seed), "recipe": recipe or {},
+            "sites": sites if isinstance(sites, (str, int)) else sorted(int(s) for s in sites),
+            "structures_sha256": smp.structures_digest(samples)}
+    created = store.create(path, plan, samples, tasks)
+    return {"created": created, "tasks": len(tasks)}
+
+
+class RunLock:
+    """Exclusive lock on ``DATASET.lock`` for the duration of a run."""
+
+    def __init__(self, path):
+        self.path = Path(str(path) + ".lock")
+        self.fd = None
+
+    def acquire(self) -> None:
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.fd)
+            self.fd = None
+            raise RuntimeError(f"{self.path.with_suffix('')}: another run is computing this dataset") from None
+
+    def release(self) -> None:
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+
+def run_farm(path, comm=None, progress: bool = True) -> dict | None:
+    """Compute every pending vacancy of the dataset at ``path`` on ``comm`` (default
+    COMM_WORLD), whose size must be a multiple of the plan's replicas. Collective.
+    Returns a summary on rank 0 (None elsewhere)."""
+    from mpi4py import MPI
+
+    comm = comm or MPI.COMM_WORLD
+    rank, size = comm.Get_rank(), comm.Get_size()
+    lock = RunLock(path)
+    setup = None
+    if rank == 0:
+        try:
+            lock.acquire()
+            with store.Dataset(path) as ds:
+                plan = ds.plan
+            work = Path(str(path) + ".work")
+            shutil.rmtree(work, ignore_errors=True)    # leftovers of a killed run
+            work.mkdir()
+            setup = {"plan": plan, "pending": store.pending(path), "work": str(work)}
+        except Exception as e:
+            setup = {"error": f"{type(e).__name__}: {e}"}
+    setup = comm.bcast(setup, root=0)
+    if "error" in setup:
+        raise RuntimeError(setup["error"])
+    settings = NebSettings(**setup["plan"]["settings"])
+    R = settings.replicas
+    if size % R:
+        raise ValueError(f"replicas: {size} MPI ranks do not split into groups of {R}; "
+                         f"use mpiexec -n {R}, {2 * R}, ...")
+    groups, color = size // R, rank // R
+    sub = comm.Split(color, rank)
+    mine = setup["pending"][color::groups]
+    t0 = time.perf_counter()
+    try:
+        _work(path, sub, color, mine, settings, Path(setup["work"]) / f"g{color}", progress and sub.Get_rank() == 0)
+    except BaseException:
+        sys.stderr.write(f"[neb rank {rank}] " + traceback.format_exc())
+        sys.stderr.flush()
+        comm.Abort(1)
+    idle_wait(comm)    # a group that is done must not spin while others work
+    sub.Free()
+    if rank != 0:
+        return None
+    shutil.rmtree(setup["work"], ignore_errors=True)
+    lock.release()
+    return {"groups": groups, "replicas": R, "vacancies": len(setup["pending"]),
+            "seconds": time.perf_counter() - t0}
+
+
+def _work(path, sub, color, tasks, settings, workdir, show) -> None:
+    leader = sub.Get_rank() == 0
+    con = store.connect(path) if leader else None
+    cache = {}
+    try:
+        with Progress(f"neb group {color}", total=len(tasks), enabled=show) as prog:
+            for _, sid, site, starts in tasks:
+                if leader and starts >= 2:
+                    print(f"[neb group {color}] warning: {sid} site {site} was started {starts} times before "
+                          "without finishing (runs killed, or LAMMPS crashing on it: see the log)",
+                          file=sys.stderr, flush=True)
+                if leader:
+                    store.mark_started(con, sid, site)
+                if sid not in cache:
+                    cache.clear()
+                    atoms = store.load_sample(path, sid)
+                    lattice = prepare(atoms, site, settings)[0] if leader else None
+                    idle_wait(sub)
+                    cache[sid] = (atoms, sub.bcast(lattice, root=0))
+                atoms, lattice = cache[sid]
+                t = time.perf_counter()
+                vac, recs = vacancy_hops(atoms, site, settings, comm=sub, workdir=workdir, sample_id=sid,
+                                         lattice=lattice)
+                if leader:
+                    store.write_vacancy(con, vac, recs, time.perf_counter() - t, color)
+                prog.update(note=f"{sid} site {site}")
+    finally:
+        if con is not None:
+            con.close()
+
+
+def launch(path, groups: int = 1, replicas: int | None = None, quiet: bool = False) -> dict:
+    """Run :func:`run_farm` on ``groups`` x replicas new MPI ranks (``mpiexec``), from a
+    process that is not itself under mpiexec. Returns the dataset's status."""
+    from .scripts import mpiexec, neb_env
+
+    if replicas is None:
+        with store.Dataset(path) as ds:
+            replicas = int(ds.settings["replicas"])
+    if groups < 1:
+        raise ValueError(f"groups: {groups}; need at least 1")
+    lock = RunLock(path)    # fail here, in one line, rather than in every rank
+    lock.acquire()
+    lock.release()
+    cmd = [mpiexec(), "-n", str(groups * replicas), sys.executable, "-m", "alloykit.neb", str(path)]
+    if quiet:
+        cmd.append("--quiet")
+    # the farm's own output is progress: keep it off this process's stdout
+    r = subprocess.run(cmd, env=neb_env(), stdout=subprocess.PIPE if quiet else sys.stderr.fileno(),
+                       stderr=subprocess.PIPE if quiet else None, text=True)
+    if r.returncode != 0:
+        tail = (r.stderr or "").strip().splitlines()[-5:] if quiet else []
+        raise RuntimeError(f"NEB farm exited with status {r.returncode}" + (": " + " | ".join(tail) if tail else ""))
+    with store.Dataset(path) as ds:
+        return ds.status()
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    quiet = "--quiet" in argv
+    argv = [a for a in argv if a != "--quiet"]
+    if len(argv) != 1:
+        print("usage: mpiexec -n N python -m alloykit.neb DATASET [--quiet]", file=sys.stderr)
+        return 2
+    from mpi4py import MPI
+
+    try:
+        summary = run_farm(argv[0], MPI.COMM_WORLD, progress=not quiet)
+    except (RuntimeError, ValueError) as e:
+        if MPI.COMM_WORLD.Get_rank() == 0:
+            print(f"alloykit.neb: error: {e}", file=sys.stderr)
+        return 2
+    if summary is not None and not quiet:
+        print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

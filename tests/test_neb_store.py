@@ -1,0 +1,162 @@
+"""The barrier dataset: atomic under SIGKILL, kill -9 and rerun equals an uninterrupted
+run, two MPI groups writing at once, reading back (records, arrays, ASE, export, CLI)."""
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import VENV_BIN, run, run_env
+
+from alloykit.neb import open_dataset
+from alloykit.neb.farm import RunLock
+
+# the store is under test, not the physics: a looser NEB tolerance keeps the runs short
+OPTIONS = ["--composition", "Fe=0.8,Cr=0.2", "--size", "3", "--sites", "2", "--replicas", "3", "--seed", "7",
+           "--potential", "FeCr", "--ftol", "0.01"]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """Uninterrupted run of OPTIONS on two MPI groups of 3 ranks (both write the dataset)."""
+    path = tmp_path_factory.mktemp("neb_ref") / "ref.sqlite"
+    r = run([str(VENV_BIN / "mpiexec"), "-n", "6", str(VENV_BIN / "alloykit"), "neb", "run", str(path), *OPTIONS],
+            timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return path
+
+
+def vacancies_done(path) -> int:
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        try:
+            return con.execute("SELECT COUNT(*) FROM vacancies").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.OperationalError:
+        return 0
+
+
+def check_whole(path):
+    """No torn task: the file is sound and every vacancy has all its hops (8 in BCC)."""
+    con = sqlite3.connect(path)
+    try:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        per = con.execute("SELECT v.site, COUNT(h.neighbor_site) FROM vacancies v LEFT JOIN hops h "
+                          "ON h.sample_id = v.sample_id AND h.vacancy_site = v.site GROUP BY v.sample_id, v.site").fetchall()
+        assert all(n == 8 for _, n in per), per
+        orphans = con.execute("SELECT COUNT(*) FROM hops h LEFT JOIN vacancies v ON h.sample_id = v.sample_id "
+                              "AND h.vacancy_site = v.site WHERE v.site IS NULL").fetchone()[0]
+        assert orphans == 0
+        return len(per)
+    finally:
+        con.close()
+
+
+def comparable(path):
+    with open_dataset(path) as ds:
+        return [{k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in r.items()}
+                for r in ds.records(converged_only=False)]
+
+
+@pytest.mark.mpi
+def test_kill_9_and_rerun_equals_uninterrupted_run(reference, tmp_path):
+    path = tmp_path / "killed.sqlite"
+    cmd = [str(VENV_BIN / "alloykit"), "neb", "run", str(path), *OPTIONS]
+    # SIGKILL the whole job (CLI, mpiexec, ranks) while the second vacancy is computing
+    proc = subprocess.Popen(cmd, env=run_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 600
+        while vacancies_done(path) < 1 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert proc.poll() is None, "the run ended before it could be killed"
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    done = check_whole(path)
+    assert done == 1
+    r = run(cmd, timeout=900)                                   # the same command resumes
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads(r.stdout)["vacancies_done"] == 2
+    assert check_whole(path) == 2
+    assert comparable(path) == comparable(reference)           # bit for bit
+
+
+def test_sqlite_commits_are_atomic_under_sigkill(tmp_path):
+    """A writer hammering the store is killed at random moments: never a torn vacancy."""
+    from alloykit.neb import store
+
+    path = tmp_path / "hammer.sqlite"
+    store.create(path, {"settings": {}}, [], [])
+    writer = f"""
+import numpy as np
+from alloykit.neb import store
+con = store.connect({str(path)!r})
+k = 0
+while True:
+    vac = {{"sample_id": "s", "vacancy_site": k, "energy_initial": -1.0, "unstable": False, "lattice": "bcc",
+           "positions": np.random.rand(3000, 3), "species": ["Fe"] * 3000, "indices": list(range(3000))}}
+    recs = [{{"sample_id": "s", "vacancy_site": k, "neighbor_site": j, "moving_species": "Fe", "barrier_forward": 0.6,
+             "barrier_backward": 0.6, "energy_initial": -1.0, "energy_final": -1.0, "converged": True, "flag": "",
+             "mep_energies": list(np.random.rand(11))}} for j in range(8)]
+    store.write_vacancy(con, vac, recs)
+    k += 1
+"""
+    rng = np.random.default_rng(3)
+    for _ in range(4):
+        p = subprocess.Popen([sys.executable, "-c", writer], env=run_env())
+        time.sleep(0.8 + rng.random())
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        check_whole(path)
+    assert check_whole(path) > 3
+
+
+def test_dataset_reading(reference, tmp_path):
+    with open_dataset(reference) as ds:
+        assert len(ds) == 16 and ds.species == ["Cr", "Fe"]
+        recs = list(ds.records())
+        assert len(recs) == ds.count() > 0 and all(r["converged"] and r["flag"] == "" for r in recs)
+        r = recs[0]
+        assert isinstance(r["sample_id"], str) and r["composition"] == {"Cr": 0.2037037037037037, "Fe": 0.7962962962962963}
+        assert r["env_positions"].shape == (len(r["env_species"]), 3) and r["env_cutoff"] == 8.0
+        assert r["hop_vector"].shape == (3,) and r["moving_species"] in ("Fe", "Cr")
+        assert r["barrier_forward"] > 0 and len(r["mep_energies"]) == 3
+        arr = ds.arrays()
+        assert arr["barrier_forward"].shape == (len(recs),) and arr["hop_vector"].shape == (len(recs), 3)
+        atoms = ds.to_ase()[0]
+        assert len(atoms) == len(r["env_species"]) and atoms.info["barrier_forward"] == r["barrier_forward"]
+        assert len(ds.sample(r["sample_id"])) == 54
+        n_all = len(list(ds.records(converged_only=False)))
+    out = tmp_path / "all.jsonl"
+    r = run(["alloykit", "neb", "export", str(reference), "-o", str(out), "--all"])
+    assert r.returncode == 0, r.stderr
+    lines = out.read_text().splitlines()
+    assert len(lines) == n_all and "env_positions" in json.loads(lines[0])
+    r = run(["alloykit", "neb", "export", str(reference), "-o", str(tmp_path / "ok.csv")])
+    assert r.returncode == 0 and len((tmp_path / "ok.csv").read_text().splitlines()) == len(recs) + 1
+    r = run(["alloykit", "neb", "spectrum", str(reference), "-o", str(tmp_path / "s.png")])
+    assert r.returncode == 0 and (tmp_path / "s.png").stat().st_size > 1000
+    assert json.loads(r.stdout)["usable"] == len(recs)
+    r = run(["alloykit", "neb", "status", str(reference)])
+    assert r.returncode == 0 and json.loads(r.stdout)["vacancies_done"] == 2
+
+
+def test_one_run_per_dataset_and_plan_is_checked(reference, tmp_path):
+    lock = RunLock(reference)
+    lock.acquire()
+    try:
+        r = run(["alloykit", "neb", "run", str(reference), *OPTIONS])
+        assert r.returncode == 2 and "another run is computing" in r.stderr
+    finally:
+        lock.release()
+    r = run(["alloykit", "neb", "run", str(reference), *OPTIONS, "--spring", "4"])
+    assert r.returncode == 2 and "different plan" in r.stderr and "plan.settings.spring" in r.stderr, r.stderr
+    r = run(["alloykit", "neb", "status", str(tmp_path / "none.sqlite")])
+    assert r.returncode == 2 and "no such dataset" in r.stderr
