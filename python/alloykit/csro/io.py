@@ -9,7 +9,6 @@ the same number of atoms.
 """
 from __future__ import annotations
 
-import gzip
 from itertools import islice
 from pathlib import Path
 from typing import Iterator
@@ -17,25 +16,7 @@ from typing import Iterator
 import numpy as np
 from ase import Atoms
 
-
-def _open_text(path: Path):
-    return gzip.open(path, "rt") if path.name.endswith(".gz") else open(path, "r")
-
-
-def guess_format(path) -> str:
-    """'lammps-dump', 'lammps-data' or 'ase', from the name, then from the first line."""
-    p = Path(path)
-    name = p.name[:-3] if p.name.endswith(".gz") else p.name
-    if name.endswith((".dump", ".lammpstrj")) or name.startswith("dump."):
-        return "lammps-dump"
-    if name.endswith((".data", ".lmp")) or name.startswith("data."):
-        return "lammps-data"
-    try:
-        with _open_text(p) as f:
-            first = f.readline().strip()
-    except (OSError, UnicodeDecodeError):
-        return "ase"
-    return "lammps-dump" if first.startswith("ITEM: TIMESTEP") else "ase"
+from ..structio import guess_format, open_text
 
 
 def read_frames(path, species=None, fmt: str | None = None) -> Iterator[Atoms]:
@@ -85,7 +66,7 @@ def _read_data(path: Path, species) -> Atoms:
 
 
 def _data_sections(path: Path) -> set:
-    with _open_text(path) as f:
+    with open_text(path) as f:
         return {line.strip().lower() for line in f if line.strip() in ("Masses", "Atoms", "Velocities")}
 
 
@@ -111,7 +92,7 @@ def _box(lines: list[str], header: str):
 def _read_dump(path: Path, species) -> Iterator[Atoms]:
     n_first = None
     frame = 0
-    with _open_text(path) as f:
+    with open_text(path) as f:
         while True:
             line = f.readline()
             if not line:

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ..descriptors import ACE
+from ..structio import guess_format
 
 FORMAT = "alloykit.grs.target"
 
@@ -27,11 +28,7 @@ def read_structures(paths, index=":") -> list:
     out = []
     for p in paths:
         p = str(p)
-        fmt = None
-        if "dump" in Path(p).name:
-            fmt = "lammps-dump-text"
-        elif Path(p).suffix in (".data", ".lmp") or Path(p).name.startswith("data."):
-            fmt = "lammps-data"
+        fmt = {"lammps-dump": "lammps-dump-text", "lammps-data": "lammps-data"}.get(guess_format(p))
         try:
             frames = ase.io.read(p, index=index, format=fmt)
         except Exception as e:    # ase raises many kinds for unreadable files

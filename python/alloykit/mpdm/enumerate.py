@@ -177,7 +177,7 @@ def meta_table(lattice: str = "bcc", n_species: int = 2) -> MetaTable:
     rank[order] = np.arange(len(order))
     n_orb = len(reps)
     centre = np.repeat(np.arange(k), n_orb)
-    return MetaTable(
+    table = MetaTable(
         lattice=lattice, n_species=k, directions=d,
         centre=centre,
         shell_counts=np.tile(counts[order], (k, 1)),
@@ -185,3 +185,7 @@ def meta_table(lattice: str = "bcc", n_species: int = 2) -> MetaTable:
         representative=np.tile(rep_digits[order], (k, 1)),
         orbit_of_code=rank[inverse].astype(np.int32),
     )
+    for arr in (table.directions, table.centre, table.shell_counts, table.omega,
+                table.representative, table.orbit_of_code):
+        arr.setflags(write=False)          # the table is cached and shared
+    return table

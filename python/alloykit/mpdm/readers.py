@@ -14,36 +14,18 @@ whose message names the file, frame and field. LAMMPS types are kept in
 """
 from __future__ import annotations
 
-import gzip
+import itertools
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 from ase import Atoms
 
+from ..structio import guess_format, open_text
+
 
 class FrameError(Exception):
     """A frame that could not be read or counted; str() is one line naming file and frame."""
-
-
-def _open_text(path: Path):
-    return gzip.open(path, "rt") if path.suffix == ".gz" else open(path, "r")
-
-
-def guess_format(path: str | Path) -> str:
-    """'lammps-dump', 'lammps-data' or 'ase' from the name, then from the first line."""
-    p = Path(path)
-    name = p.name[:-3] if p.name.endswith(".gz") else p.name
-    if name.endswith((".dump", ".lammpstrj")) or name.startswith("dump."):
-        return "lammps-dump"
-    if name.endswith((".data", ".lmp")) or name.startswith("data."):
-        return "lammps-data"
-    try:
-        with _open_text(p) as f:
-            first = f.readline()
-    except (OSError, UnicodeDecodeError, EOFError):
-        return "ase"
-    return "lammps-dump" if first.startswith("ITEM: TIMESTEP") else "ase"
 
 
 def read_frames(path: str | Path, fmt: str | None = None,
@@ -60,7 +42,7 @@ def read_frames(path: str | Path, fmt: str | None = None,
         import ase.io
 
         try:
-            with _open_text(p) as f:
+            with open_text(p) as f:
                 atoms = ase.io.read(f, format="lammps-data", atom_style=atom_style)
             yield f"{p}", atoms
         except Exception as e:  # ase raises many kinds on malformed files
@@ -89,16 +71,11 @@ class _Lines:
         return line if line else None
 
     def take(self, n: int) -> list[str]:
+        """Up to n lines; never reads past them (a cut gzip stream further on does not
+        cost the frames before it)."""
         out = self.back[::-1][:n]
         self.back = self.back[: len(self.back) - len(out)]
-        while len(out) < n:
-            chunk = self.f.readlines(1 << 22)   # about 4 MB at a time
-            if not chunk:
-                break
-            out.extend(chunk)
-        if len(out) > n:
-            self.back.extend(reversed(out[n:]))
-            out = out[:n]
+        out.extend(itertools.islice(self.f, n - len(out)))
         return out
 
     def push(self, lines: list[str]) -> None:
@@ -106,25 +83,29 @@ class _Lines:
 
 
 def read_lammps_dump(path: Path) -> Iterator[tuple[str, Atoms | FrameError]]:
-    with _open_text(path) as f:
-        lines = _Lines(f)
-        frame = -1
-        while True:
-            line = lines.next()
-            if line is None:
-                return
-            if not line.startswith("ITEM: TIMESTEP"):
-                continue                       # resynchronise on the next frame
-            frame += 1
-            label = f"{path} frame {frame}"
-            try:
-                ts_line = lines.next()
-                label = f"{path} frame {frame} (timestep {int(ts_line.split()[0])})"
-                yield label, _read_dump_frame(lines, label)
-            except FrameError as e:
-                yield label, e
-            except (ValueError, IndexError, AttributeError, EOFError, OSError) as e:
-                yield label, FrameError(f"{label}: malformed header ({e})".splitlines()[0])
+    frame, label = -1, f"{path}"
+    try:
+        with open_text(path) as f:
+            lines = _Lines(f)
+            while True:
+                line = lines.next()
+                if line is None:
+                    return
+                if not line.startswith("ITEM: TIMESTEP"):
+                    continue                       # resynchronise on the next frame
+                frame += 1
+                label = f"{path} frame {frame}"
+                try:
+                    ts_line = lines.next()
+                    label = f"{path} frame {frame} (timestep {int(ts_line.split()[0])})"
+                    yield label, _read_dump_frame(lines, label)
+                except FrameError as e:
+                    yield label, e
+                except (ValueError, IndexError, AttributeError) as e:
+                    yield label, FrameError(f"{label}: malformed header ({e})".splitlines()[0])
+    except (OSError, EOFError, UnicodeDecodeError) as e:   # e.g. a cut gzip stream
+        where = label if frame >= 0 else f"{path}"
+        yield where, FrameError(f"{where}: unreadable from here on ({type(e).__name__}: {e})".splitlines()[0])
 
 
 def _expect(lines: _Lines, item: str, label: str) -> str:
@@ -145,10 +126,13 @@ def _read_dump_frame(lines: _Lines, label: str) -> Atoms:
     box_line = _expect(lines, "BOX BOUNDS", label)
     flags = box_line.split()[3:]
     triclinic = flags[:3] == ["xy", "xz", "yz"]
+    general = flags[:2] == ["abc", "origin"]   # LAMMPS general triclinic: a, b, c and origin
     bounds = np.array([[float(x) for x in lines.next().split()] for _ in range(3)])
-    pbc = [fl.startswith("p") for fl in (flags[3:] if triclinic else flags)] or [True] * 3
+    pbc = [fl.startswith("p") for fl in flags[3 if triclinic else 2 if general else 0:]]
     if len(pbc) != 3:
         pbc = [True] * 3
+    if general:
+        return _read_atoms(lines, label, n, bounds[:, :3], bounds[:, 3], pbc)
     xy, xz, yz = bounds[:, 2] if triclinic else (0.0, 0.0, 0.0)
     # LAMMPS writes the bounding box of a triclinic cell; undo the tilt offsets
     xlo = bounds[0, 0] - min(0.0, xy, xz, xy + xz)
@@ -156,8 +140,10 @@ def _read_dump_frame(lines: _Lines, label: str) -> Atoms:
     ylo, yhi = bounds[1, 0] - min(0.0, yz), bounds[1, 1] - max(0.0, yz)
     zlo, zhi = bounds[2, 0], bounds[2, 1]
     cell = np.array([[xhi - xlo, 0, 0], [xy, yhi - ylo, 0], [xz, yz, zhi - zlo]])
-    origin = np.array([xlo, ylo, zlo])
+    return _read_atoms(lines, label, n, cell, np.array([xlo, ylo, zlo]), pbc)
 
+
+def _read_atoms(lines: _Lines, label: str, n: int, cell, origin, pbc) -> Atoms:
     header = _expect(lines, "ATOMS", label)
     cols = header.split()[2:]
     col = {c: i for i, c in enumerate(cols)}

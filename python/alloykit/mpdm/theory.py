@@ -162,3 +162,31 @@ def closed_form_beta(table: MetaTable, composition) -> np.ndarray:
 def expected_counts(table: MetaTable, composition, n_atoms: float) -> np.ndarray:
     """Most probable a_l for a system of n_atoms."""
     return n_atoms * most_probable_distribution(table, composition).fractions
+
+
+def chi_square(observed, table: MetaTable, composition, min_expected: float = 5.0) -> dict:
+    """Pearson chi^2 of observed counts against the most probable distribution.
+
+    Types whose expected count is below ``min_expected`` are pooled into one bin. The
+    meta-structures of neighbouring atoms overlap, so the counts are not independent
+    multinomial draws and the p-value is only indicative; ``max_abs_z`` is the largest
+    (O - E)/sqrt(E) over the types, for a quick look at which type deviates."""
+    from scipy.stats import chi2 as chi2_dist
+
+    o = np.asarray(observed, dtype=float)
+    p = most_probable_distribution(table, composition).fractions
+    e = o.sum() * p
+    big = e >= min_expected
+    o_b, e_b = list(o[big]), list(e[big])
+    if (~big).any():
+        o_b.append(o[~big].sum())
+        e_b.append(e[~big].sum())
+    o_b, e_b = np.array(o_b), np.array(e_b)
+    keep = e_b > 0
+    stat = float((((o_b - e_b) ** 2)[keep] / e_b[keep]).sum())
+    dof = int(keep.sum()) - 1
+    z = (o - e)[e > 0] / np.sqrt(e[e > 0])
+    return {"chi2": stat, "dof": dof, "chi2_per_dof": stat / max(dof, 1),
+            "p_value": float(chi2_dist.sf(stat, dof)) if dof > 0 else None,
+            "max_abs_z": float(np.abs(z).max()) if z.size else None,
+            "n_counted": int(o.sum()), "bins_pooled": int((~big).sum())}

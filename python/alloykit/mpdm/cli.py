@@ -1,0 +1,303 @@
+"""``alloykit mpdm ...``: meta-structure tables, the most probable distribution, counting
+frames, and meta-structure energies / chemical potentials. JSON + PNG into --out."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .enumerate import LATTICES, meta_table
+
+_F = argparse.RawDescriptionHelpFormatter
+
+
+def _user_error(msg: str):
+    from ..cli import UserError
+
+    return UserError(msg)
+
+
+def _species(text: str | None):
+    return [s.strip() for s in text.split(",") if s.strip()] if text else None
+
+
+def _table(lattice: str, k: int):
+    try:
+        return meta_table(lattice, k)
+    except ValueError as e:
+        raise _user_error(f"--lattice/--species: {e}") from None
+
+
+def _out(args) -> Path:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _write(path: Path, data) -> None:
+    path.write_text(json.dumps(data, indent=1))
+    print(f"wrote {path}", file=sys.stderr)
+
+
+def _composition(text: str, names: list[str] | None):
+    """'0.2' (binary c_B), '0.7,0.2,0.1' or 'Fe=0.8,Cr=0.2' -> (fractions, names)."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    try:
+        if all("=" in p for p in parts):
+            pairs = [p.split("=", 1) for p in parts]
+            return np.array([float(v) for _, v in pairs]), [n.strip() for n, _ in pairs]
+        values = np.array([float(p) for p in parts])
+    except ValueError:
+        raise _user_error(f"--composition {text!r}: expected c_B, c_1,c_2,... or Fe=0.8,Cr=0.2") from None
+    if values.size == 1:
+        values = np.array([1.0 - values[0], values[0]])
+    return values, names or [chr(ord("A") + i) for i in range(values.size)]
+
+
+# ----------------------------------------------------------------------------- table
+
+def run_table(args) -> int:
+    names = _species(args.species) or [chr(ord("A") + i) for i in range(args.n_species)]
+    t = _table(args.lattice, len(names))
+    out = _out(args)
+    rows = t.rows(names)
+    _write(out / "mpdm_table.json", {"lattice": t.lattice, "species": names, "n_types": t.n_types,
+                                     "n_shell_orbits": t.n_orbits, "z": t.z, "types": rows})
+    if t.n_types <= 400:
+        print(f"{'l':>4} {'centre':>6} {'shell':>24} {'eta':>24} {'omega':>6}")
+        for r in rows:
+            shell = " ".join(f"{k}{v}" for k, v in r["shell"].items())
+            eta = " ".join(f"{x:.4f}" for x in r["eta"])
+            print(f"{r['l']:>4} {r['centre']:>6} {shell:>24} {eta:>24} {r['omega']:>6}")
+    print(f"{t.lattice}, {len(names)} species: {t.n_types} meta-structure types "
+          f"({t.n_orbits} shell orbits x {len(names)} centres); omegas sum to {int(t.omega.sum())}")
+    from .plots import _plt
+
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(min(12, 3 + 0.15 * t.n_types), 3))
+    ax.bar(np.arange(1, t.n_types + 1), t.omega, color=np.array(["C%d" % (c % 10) for c in t.centre]))
+    ax.set(xlabel="meta-structure l", ylabel="degeneracy omega", title=f"{t.lattice} meta-structures, species {names}")
+    fig.savefig(out / "mpdm_table.png", dpi=110, bbox_inches="tight")
+    return 0
+
+
+# ----------------------------------------------------------------------------- theory
+
+def run_theory(args) -> int:
+    from .plots import figure_bars
+    from .theory import check_composition, most_probable_distribution
+
+    c, names = _composition(args.composition, _species(args.species))
+    t = _table(args.lattice, len(c))
+    try:
+        c = check_composition(c, len(c))
+    except ValueError as e:
+        raise _user_error(f"--composition: {e}") from None
+    d = most_probable_distribution(t, c)
+    out = _out(args)
+    _write(out / "mpdm_theory.json", {
+        "lattice": t.lattice, "species": names, "composition": dict(zip(names, c.tolist())),
+        "beta": d.beta.tolist(), "alpha_per_atom": d.alpha.tolist(), "newton_iterations": d.iterations,
+        "constraint_residual": d.residual, "fractions": d.fractions.tolist(),
+        "types": t.rows(names)})
+    top = np.argsort(d.fractions)[::-1][:10]
+    print("most frequent types (l: a_l/N): " + ", ".join(f"{i + 1}: {d.fractions[i]:.4f}" for i in top))
+    if t.n_types <= 400:
+        fig = figure_bars([(f"{t.lattice} {dict(zip(names, np.round(c, 4).tolist()))}", None,
+                            d.fractions, None)], t.n_orbits, names)
+        fig.savefig(out / "mpdm_theory.png", dpi=110, bbox_inches="tight")
+    return 0
+
+
+# ----------------------------------------------------------------------------- count
+
+def run_count(args) -> int:
+    from .count import FrameCount, count_files
+    from .plots import figure_bars
+    from .theory import chi_square, most_probable_distribution
+
+    kw = {"cutoff": args.cutoff, "rms_angle_deg": args.rms_angle, "min_classified": args.min_classified}
+    frames, errors = [], []
+    for item in count_files(args.files, args.lattice, _species(args.species), args.format, **kw):
+        if isinstance(item, FrameCount):
+            frames.append(item)
+            print(f"{item.label}: {item.n_atoms} atoms, {item.n_unclassified} unclassified "
+                  f"{ {k: v for k, v in item.reasons.items() if v} or ''}")
+        else:
+            errors.append(str(item))
+            print(f"alloykit mpdm count: error: {item}", file=sys.stderr)
+    if not frames:
+        raise _user_error(errors[0] if len(errors) == 1 else f"no frame could be counted ({len(errors)} errors; first: {errors[0]})")
+    groups = {}
+    for f in frames:                      # frames of one lattice and species list add up
+        groups.setdefault((f.lattice, tuple(f.species)), []).append(f)
+    out = _out(args)
+    report = {"frames": [f.summary() for f in frames], "errors": errors, "totals": []}
+    panels = []
+    for (lattice, names), fs in groups.items():
+        t = meta_table(lattice, len(names))
+        counts = np.sum([f.counts for f in fs], axis=0)
+        comp = np.sum([f.composition * f.n_atoms for f in fs], axis=0) / sum(f.n_atoms for f in fs)
+        total = {"lattice": lattice, "species": list(names), "frames": len(fs), "counts": counts.tolist(),
+                 "composition": dict(zip(names, comp.tolist())),
+                 "n_unclassified": int(sum(f.n_unclassified for f in fs))}
+        try:
+            theory = most_probable_distribution(t, comp).fractions
+            total["theory_fractions"] = theory.tolist()
+            total["chi_square"] = chi_square(counts, t, comp)
+            panels.append((f"{lattice} {dict(zip(names, np.round(comp, 3).tolist()))}, {len(fs)} frame(s), "
+                           f"chi2/dof = {total['chi_square']['chi2_per_dof']:.2f}",
+                           counts / max(counts.sum(), 1), theory, None))
+        except ValueError as e:
+            total["theory"] = f"not compared: {e}"
+        report["totals"].append(total)
+        print(f"{lattice} {list(names)}: {int(counts.sum())} classified of {sum(f.n_atoms for f in fs)} atoms"
+              + (f", chi2/dof vs theory = {total['chi_square']['chi2_per_dof']:.3f}" if "chi_square" in total else
+                 f", {total['theory']}"))
+    _write(out / "mpdm_count.json", report)
+    if panels and all(len(p[2]) <= 400 for p in panels):
+        lattice, names = next(iter(groups))
+        fig = figure_bars(panels, meta_table(lattice, len(names)).n_orbits, names)
+        fig.savefig(out / "mpdm_count.png", dpi=110, bbox_inches="tight")
+    return 1 if errors else 0
+
+
+# ----------------------------------------------------------------------------- energies
+
+def run_energies(args) -> int:
+    from .energies import (METHODS, chemical_potentials, count_matrix, fit_energies,
+                           random_bcc_cells, read_labelled, relax_cells)
+    from .plots import figure_energies
+    from .readers import FrameError
+
+    names = _species(args.species) or ["Fe", "Cr"]
+    if len(names) != 2:
+        raise _user_error(f"--species: the energy fit is for binary alloys, got {names}")
+    if args.data:
+        try:
+            structures = read_labelled(args.data)
+        except FrameError as e:
+            raise _user_error(str(e)) from None
+        except Exception as e:
+            raise _user_error(f"{args.data}: unreadable ({type(e).__name__}: {e})".splitlines()[0]) from None
+        source = {"data": str(args.data)}
+    else:
+        if args.cells < 4 or args.size < 1:
+            raise _user_error(f"--cells {args.cells} / --size {args.size}: need at least 4 cells of size >= 1")
+        cells = random_bcc_cells(args.cells, args.size, names, seed=args.seed)
+        try:
+            structures = relax_cells(cells, potential=args.potential, box=args.box)
+        except (ValueError, RuntimeError) as e:     # unknown potential/elements, LAMMPS errors
+            raise _user_error(f"--potential {args.potential}: {e}".splitlines()[0]) from None
+        source = {"generated": args.cells, "size": args.size, "potential": args.potential, "box": args.box}
+    A, E, N, kept, skipped = count_matrix(structures, "bcc", names)
+    for s in skipped:
+        print(f"alloykit mpdm energies: skipped {s}", file=sys.stderr)
+    if len(E) < 4:
+        raise _user_error(f"only {len(E)} usable cells (need >= 4); skipped: {skipped[:1]}")
+    t = meta_table("bcc", 2)
+    methods = METHODS if args.method == "all" else [args.method]
+    fits = {}
+    for m in methods:
+        fit = fit_energies(A, E, N, t, method=m, ridge=args.ridge, test_fraction=args.test_fraction,
+                           seed=args.seed)
+        fits[m] = fit.summary()
+        te = fits[m]["test_meV_per_atom"]
+        print(f"{m}: held-out {te['n']} cells, max {te['max']:.2f}, rmse {te['rmse']:.2f} meV/atom, "
+              f"{100 * te['frac_below_5']:.0f}% < 5 meV/atom")
+    best = fits[methods[0]]
+    mu = chemical_potentials(t, np.array(best["e"]))
+    out = _out(args)
+    _write(out / "mpdm_energies.json", {
+        "source": source, "species": names, "cells_used": len(E), "skipped": skipped,
+        "cell_energies_eV": E.tolist(), "cell_atoms": N.tolist(), "counts": A.tolist(),
+        "fits": fits, "chemical_potentials": {"from_fit": methods[0], **mu}})
+    fig = figure_energies(fits, A, E, N, mu, names)
+    fig.savefig(out / "mpdm_energies.png", dpi=110, bbox_inches="tight")
+    return 0
+
+
+# ----------------------------------------------------------------------------- parser
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "mpdm", help="meta-structures: table, most probable distribution, counting, energies",
+        description=__doc__, formatter_class=_F, epilog="""examples:
+  alloykit mpdm table                          # the 44 BCC A-B types (paper Table 1)
+  alloykit mpdm theory --composition 0.2       # most probable a_l/N at c_B = 0.2
+  alloykit mpdm count dump.lammpstrj.gz --species Fe,Cr
+  alloykit mpdm energies --cells 239           # relax random Fe-Cr cells, fit e_l, mu(c)
+""")
+    sub = p.add_subparsers(dest="mpdm_command", metavar="SUBCOMMAND")
+    p.set_defaults(func=lambda a: (p.print_help(), 0)[1])
+
+    def common(q, out="mpdm_out"):
+        q.add_argument("--out", default=out, help=f"output folder (default: {out})")
+
+    q = sub.add_parser("table", help="meta-structure types, eta and omega, from symmetry", formatter_class=_F,
+                       description="Enumerate meta-structure types (centre + first shell up to the 48 cubic "
+                                   "point operations) and their degeneracies.", epilog="""examples:
+  alloykit mpdm table                            # BCC, 2 species: 44 types (Table 1)
+  alloykit mpdm table --lattice fcc --species Cu,Ni,Co --out tables
+""")
+    q.add_argument("--lattice", choices=LATTICES, default="bcc")
+    q.add_argument("--species", help="comma-separated names (sets k); default A,B")
+    q.add_argument("-k", "--n-species", type=int, default=2, help="number of species when --species is not given")
+    common(q)
+    q.set_defaults(func=run_table)
+
+    q = sub.add_parser("theory", help="most probable distribution for a composition", formatter_class=_F,
+                       description="Solve the Lagrange equations for the most probable a_l/N.", epilog="""examples:
+  alloykit mpdm theory --composition 0.2                  # binary, c_B = 0.2
+  alloykit mpdm theory --composition Fe=0.8,Cr=0.2
+  alloykit mpdm theory --lattice fcc --composition 0.5,0.3,0.2
+""")
+    q.add_argument("--composition", required=True, help="c_B, or fractions c_1,c_2,..., or Name=c,...")
+    q.add_argument("--lattice", choices=LATTICES, default="bcc")
+    q.add_argument("--species", help="names, comma-separated (when --composition has none)")
+    common(q)
+    q.set_defaults(func=run_theory)
+
+    q = sub.add_parser("count", help="count meta-structures in frames (LAMMPS dump/data, extxyz, ...)",
+                       formatter_class=_F, description="Count meta-structures per frame and compare the total "
+                       "with the most probable distribution. Atoms without a clean shell are reported as "
+                       "unclassified. A bad frame is reported on one line and the others are still counted "
+                       "(exit status 1).", epilog="""examples:
+  alloykit mpdm count run.lammpstrj --species Fe,Cr     # LAMMPS types 1,2 = Fe,Cr
+  alloykit mpdm count dump.*.gz data.fecr --lattice auto
+  alloykit mpdm count sample.extxyz --species Fe,Cr --out counts
+""")
+    q.add_argument("files", nargs="+", metavar="FILE")
+    q.add_argument("--lattice", choices=LATTICES + ("auto",), default="bcc")
+    q.add_argument("--species", help="names in LAMMPS type order, or the elements to expect (default: "
+                                     "types 1..n / the elements present)")
+    q.add_argument("--format", choices=("lammps-dump", "lammps-data", "ase"), help="default: from the name")
+    q.add_argument("--cutoff", type=float, help="neighbour cutoff (A); default 1.25 x nearest-neighbour distance")
+    q.add_argument("--rms-angle", type=float, help="rms shell-angle tolerance (deg; default 6)")
+    q.add_argument("--min-classified", type=float, default=0.5,
+                   help="a frame with a smaller classified fraction is an error (default 0.5)")
+    common(q)
+    q.set_defaults(func=run_count)
+
+    q = sub.add_parser("energies", help="fit meta-structure energies and chemical potentials", formatter_class=_F,
+                       description="Fit e_l so that E_cell = sum_l a_l e_l, on random BCC cells relaxed in LAMMPS "
+                                   "or on your labelled structures; held-out per-cell errors; mu(c).",
+                       epilog="""examples:
+  alloykit mpdm energies --cells 239 --method all        # as in the paper (FeCr.cdeam)
+  alloykit mpdm energies --data dft.extxyz --species Fe,Cr --method ridge --ridge 0.5
+""")
+    q.add_argument("--data", help="labelled structures (extxyz with energy=..., any ASE format)")
+    q.add_argument("--cells", type=int, default=239, help="random cells to generate (default 239)")
+    q.add_argument("--size", type=int, default=3, help="cells are size^3 BCC unit cells (default 3: 54 atoms)")
+    q.add_argument("--potential", default="FeCr", help="alloykit.lmp potential (default FeCr: FeCr.cdeam)")
+    q.add_argument("--box", default="aniso", choices=("iso", "aniso", "tri"), help="cell relaxation (default aniso)")
+    q.add_argument("--species", default="Fe,Cr", help="A,B (default Fe,Cr)")
+    q.add_argument("--method", default="lstsq", choices=("lstsq", "ridge", "torch", "all"))
+    q.add_argument("--ridge", type=float, default=1.0, help="ridge penalty (counts^2; default 1)")
+    q.add_argument("--test-fraction", type=float, default=0.2)
+    q.add_argument("--seed", type=int, default=0)
+    common(q)
+    q.set_defaults(func=run_energies)
