@@ -1,0 +1,85 @@
+"""A trained barrier model: the network plus everything needed to turn hops into its input.
+
+:class:`BarrierModel` holds the CNN, the SDM settings (species channels, r_c, Delta, grid),
+the lattice it was trained on (type, parameter, the hop's symmetries) and a summary of its
+training. It predicts barriers for records (NEB dataset format) or for every first-neighbour
+hop around chosen vacancy sites of a structure (unrelaxed environments, see
+:mod:`alloykit.sdm.environment`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..progress import Progress
+from ..sdm.environment import hop_records
+from ..sdm.hopset import HopSet, lattice_symmetries
+from ..sdm.shells import SDMSpec
+from .train import predict
+
+
+@dataclass
+class BarrierModel:
+    network: nn.Module
+    spec: SDMSpec
+    lattice: str
+    a: float
+    n_shells: int
+    info: dict = field(default_factory=dict)     # training summary: MAEs, split, config, ...
+
+    @property
+    def species(self) -> list[str]:
+        return list(self.spec.species)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.network.parameters()).device
+
+    def to(self, device) -> "BarrierModel":
+        self.network.to(device)
+        return self
+
+    def symmetries(self) -> np.ndarray:
+        return lattice_symmetries(self.lattice, self.a, self.spec.r_c)
+
+    def hopset(self, records, target: str | None = None) -> HopSet:
+        """Records -> HopSet on the model's device; ValueError on unknown species."""
+        return HopSet.from_records(records, self.spec, self.symmetries(), target=target).to(self.device)
+
+    def predict_hops(self, hops: HopSet, index=None, average_symmetries: bool = False, batch: int = 256) -> np.ndarray:
+        """Barriers (eV) of ``hops`` in the hop frame; ``average_symmetries`` averages the
+        predictions over the lattice symmetries that fix the hop (exact invariances)."""
+        index = torch.arange(len(hops)) if index is None else torch.as_tensor(index)
+        ops = range(len(hops.ops)) if average_symmetries else [None]
+        preds = [predict(self.network, lambda i, op=op: hops.sdms(i, op=op), index, batch) for op in ops]
+        return torch.stack(preds).mean(0).numpy()
+
+    def predict_records(self, records, average_symmetries: bool = False, batch: int = 256) -> np.ndarray:
+        return self.predict_hops(self.hopset(records), None, average_symmetries, batch)
+
+    def predict_structure(self, atoms, sites=None, average_symmetries: bool = False, batch: int = 256,
+                          chunk: int = 4096, progress: bool = False) -> list[dict]:
+        """All first-neighbour hop barriers into a vacancy at each of ``sites`` (default:
+        every atom) of ``atoms``: one dict per hop (vacancy_site, neighbor_site,
+        moving_species, hop_vector, barrier). Environments are unrelaxed. Sites are done
+        ``chunk`` at a time, so memory stays bounded for large structures."""
+        present = set(atoms.get_chemical_symbols())
+        unknown = sorted(present - set(self.species))
+        if unknown:
+            raise ValueError(f"structure has species {unknown} but the model's channels are {self.species}")
+        sites = np.arange(len(atoms)) if sites is None else np.asarray(sites, int).reshape(-1)
+        cutoff = self.spec.r_c + 0.5
+        out: list[dict] = []
+        with Progress("predict", total=len(sites), enabled=progress) as bar:
+            for lo in range(0, len(sites), chunk):
+                recs = list(hop_records(atoms, sites[lo:lo + chunk], cutoff))
+                barriers = self.predict_records(recs, average_symmetries, batch) if recs else []
+                out += [{"vacancy_site": r["vacancy_site"], "neighbor_site": r["neighbor_site"],
+                         "moving_species": r["moving_species"],
+                         "hop_vector": [round(float(v), 6) for v in r["hop_vector"]], "barrier": float(b)}
+                        for r, b in zip(recs, barriers)]
+                bar.update(len(sites[lo:lo + chunk]))
+        return out
