@@ -13,13 +13,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 from ase.build import bulk
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, write  # noqa: E402
 
-from alloykit.grs import GRSLoss, GRSPotential, Moves, build_target, generate  # noqa: E402
+from alloykit.grs import GRSPotential, Moves, build_target, generate  # noqa: E402
 from alloykit.lmp import get_atoms, open_structure  # noqa: E402
 
 SIZES = (16, 32, 54, 72)
@@ -58,7 +57,7 @@ def main():
         parts = {}
         for name, w in (("mean", (1.0, 0.0)), ("variance", (0.0, 1.0))):
             pot = GRSPotential(target, weights=w)
-            parts[name] = pot.energy(res.atoms) - 0.0
+            parts[name] = pot.energy(res.atoms)
         rows.append({"natoms": n, "residual_loss": res.loss, "mean_part": parts["mean"],
                      "variance_part": parts["variance"], "dft_cost_relative_to_melt": (n / liquid.get_global_number_of_atoms()) ** 3,
                      "seconds": time.perf_counter() - t1})

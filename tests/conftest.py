@@ -85,3 +85,15 @@ def lj_model_file(tmp_path):
 def rel_err(a, b):
     a, b = np.asarray(a, float), np.asarray(b, float)
     return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-300))
+
+
+@pytest.fixture(scope="module")
+def torch_one_thread():
+    """Tiny networks and maps: one torch thread, since other runs share the two cores and
+    torch's spinning threads then slow small work tenfold."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

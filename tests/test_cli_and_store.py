@@ -1,6 +1,5 @@
 """The alloykit command, the demo's foundation stage, and unified model files."""
 import json
-import sys
 
 import numpy as np
 import pytest

@@ -6,18 +6,12 @@ import json
 from types import SimpleNamespace
 
 import pytest
-import torch
 
 from alloykit.cli import main
 from alloykit.cnn import synthetic_records, write_jsonl
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -19,14 +19,7 @@ from alloykit.csro.samples import random_solid_solution
 TINY = dict(n_shells=2, delta=0.9, n=1, width=4)      # 16^3 voxels, 4 conv x 4 filters
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Other test runs share the two cores; torch's spinning threads then slow tiny networks
-    tenfold, so these run on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")

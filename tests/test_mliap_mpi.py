@@ -4,7 +4,6 @@ import json
 import re
 import sys
 
-import numpy as np
 
 from conftest import ROOT, VENV_BIN, build, rel_err, run
 

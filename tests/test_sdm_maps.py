@@ -16,13 +16,7 @@ from alloykit.sdm import (HopSet, describe_lattice, hop_records, hop_rotation, l
 A_FE = 2.8665
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """The maps here are small; one torch thread avoids contention with concurrent runs."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")

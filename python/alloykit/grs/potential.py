@@ -33,7 +33,6 @@ class GRSPotential(MLIAPUnified):
         self.ace = target.descriptor(device=device)
         self.loss = GRSLoss(target, weights, device=device)
         self.device = torch.device(device)
-        nel = len(self.ace.elements)
         cov = np.array([covalent_radii[atomic_numbers[e]] for e in self.ace.elements])
         fallback = 0.8 * (cov[:, None] + cov[None, :])
         dmin = np.where(np.isfinite(target.dmin), core_fraction * target.dmin, fallback)
