@@ -207,7 +207,7 @@ def _predict(args) -> int:
            "n_sites": len({h["vacancy_site"] for h in hops}),
            "environment": "unrelaxed", "by_moving_species": stats, "hops": hops}
     prefix.parent.mkdir(parents=True, exist_ok=True)
-    Path(f"{prefix}.json").write_text(json.dumps(doc, indent=1) + "\n")
+    Path(f"{prefix}.json").write_text(json.dumps(doc, indent=1 if len(hops) <= 2000 else None) + "\n")
     if hops:
         _save(spectra_figure(None, b, sp, f"{args.structure}: {len(hops)} hops"), Path(f"{prefix}.png"))
     for s, v in stats.items():

@@ -201,5 +201,4 @@ def _anneal(atoms, potential, steps, moves, prob, t_start, t_end, rng, stop_at, 
             if stop_at is not None and current <= stop_at and hit is None:
                 hit = step
             bar.update(note=f"loss {current:.3g}")
-    best_atoms.set_chemical_symbols(best_atoms.get_chemical_symbols())
     return AnnealResult(best_atoms, best, len(history), hit, accepted / max(len(history), 1), history)
