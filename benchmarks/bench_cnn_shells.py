@@ -23,7 +23,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_cnn_data import load_data  # noqa: E402
-from common import RESULTS, write  # noqa: E402
+from common import RESULTS, add_cnn_options, write  # noqa: E402
 
 from alloykit.cnn import TrainConfig, fit, fit_linear, fit_mlp, site_features  # noqa: E402
 from alloykit.cnn.model import BarrierCNN  # noqa: E402
@@ -31,16 +31,7 @@ from alloykit.sdm import HopSet, describe_lattice, lattice_symmetries, sdm_spec 
 
 
 def main(argv=None) -> dict:
-    p = argparse.ArgumentParser()
-    p.add_argument("--dataset")
-    p.add_argument("--epochs", type=int, default=150)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--blocks", type=int, help="CNN n (4n convolutions); default 1 on CPU, 3 on CUDA")
-    p.add_argument("--width", type=int, help="CNN filters; default 16 on CPU, 60 on CUDA")
-    p.add_argument("--augment", default="symmetry", choices=["none", "rotation", "symmetry", "both"],
-                   help="CNN augmentation (default symmetry: exact lattice maps; the paper: rotation)")
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: robust on a shared machine)")
+    p = add_cnn_options(argparse.ArgumentParser(), epochs=150)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     cuda = torch.cuda.is_available()

@@ -21,3 +21,17 @@ def write(name: str, data: dict) -> Path:
     path.write_text(json.dumps({"benchmark": name, "machine": machine(), **data}, indent=2) + "\n")
     print(f"wrote {path}")
     return path
+
+
+def add_cnn_options(parser, epochs: int):
+    """The options the CNN benchmarks share (dataset, training length, network, threads)."""
+    parser.add_argument("--dataset")
+    parser.add_argument("--epochs", type=int, default=epochs)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--blocks", type=int, help="CNN n (4n convolutions); default 1 on CPU, 3 on CUDA")
+    parser.add_argument("--width", type=int, help="CNN filters; default 16 on CPU, 60 on CUDA")
+    parser.add_argument("--augment", default="symmetry", choices=["none", "rotation", "symmetry", "both"],
+                        help="CNN augmentation (default symmetry: exact lattice maps; the paper: rotation)")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: robust on a shared machine)")
+    return parser
