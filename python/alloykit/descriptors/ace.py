@@ -33,6 +33,7 @@ class Pairs:
     i: torch.Tensor         # (P,) centre index
     jelem: torch.Tensor     # (P,) element index of j
     ielem: torch.Tensor     # (natoms,) element index of each centre
+    j: torch.Tensor | None = None    # (P,) neighbour atom index, where known (ase.Atoms)
 
 
 class ACE:
@@ -160,7 +161,7 @@ class ACE:
         i_t, j_t = torch.from_numpy(i).to(self.device), torch.from_numpy(j).to(self.device)
         rij = pos[j_t] - pos[i_t] + torch.from_numpy(shift).to(self.device, self.dtype) @ cell
         el = torch.from_numpy(self.element_index(atoms.get_chemical_symbols())).to(self.device)
-        return Pairs(rij=rij, i=i_t, jelem=el[j_t], ielem=el)
+        return Pairs(rij=rij, i=i_t, jelem=el[j_t], ielem=el, j=j_t)
 
     def compute(self, atoms, positions: torch.Tensor | None = None) -> torch.Tensor:
         """Per-atom descriptors (natoms, ndescriptors) of an ase.Atoms."""

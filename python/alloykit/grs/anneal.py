@@ -58,7 +58,7 @@ class FixedLatticeEvaluator:
         pairs = ace.pairs(atoms)
         r = torch.linalg.vector_norm(pairs.rij, dim=1)
         keep = r < max(ace.rmax, float(potential.r_core.max()))
-        self.rij, self.i, self.j = pairs.rij[keep], pairs.i[keep], self._j(atoms, ace)[keep]
+        self.rij, self.i, self.j = pairs.rij[keep], pairs.i[keep], pairs.j[keep]
         self.natoms, nel = len(atoms), len(ace.elements)
         pairs_all = [[None] * nel for _ in range(nel)]
         for a in range(nel):
@@ -68,12 +68,6 @@ class FixedLatticeEvaluator:
                 pairs_all[a][b] = ace.pair_functions(self.rij, ea, eb)
         self.table = torch.stack([torch.stack(row) for row in pairs_all])    # (nel, nel, P, F)
         self.r = torch.linalg.vector_norm(self.rij, dim=1)
-
-    @staticmethod
-    def _j(atoms, ace):
-        from ase.neighborlist import neighbor_list
-
-        return torch.from_numpy(neighbor_list("j", atoms, ace.rmax))
 
     def __call__(self, elem: np.ndarray) -> float:
         pot, ace = self.pot, self.pot.ace

@@ -67,30 +67,31 @@ class GRSPotential(MLIAPUnified):
         return s.requires_grad_(True), c
 
     def loss_and_core(self, pairs: Pairs):
-        """(Q, core energy, gradient function) for the centres in ``pairs``."""
+        """Q, the core energy of each directed pair, the surrogate whose gradient is the
+        force, and the atom count (over MPI ranks) for the centres in ``pairs``."""
         b = self.ace.from_pairs(pairs)
         sums, counts = self.loss.sums(b, pairs.ielem)
         g_sums, g_counts = self._reduce(sums, counts)
         q = self.loss.from_sums(g_sums, g_counts)
         (dq,) = torch.autograd.grad(q, g_sums)
-        core = 0.5 * self._core(pairs).sum()
+        core_pairs = self._core(pairs)
         # d(Q + core)/d(rij): Q through this rank's own sums, chained with dQ/dsums
-        surrogate = (sums * dq).sum() + core
-        return q.detach(), core.detach(), surrogate, g_counts.sum()
+        surrogate = (sums * dq).sum() + 0.5 * core_pairs.sum()
+        return q.detach(), core_pairs.detach(), surrogate, g_counts.sum()
 
     def energy_and_forces(self, atoms):
         """Standalone: (V_core + Q, forces (N, 3)) of an ase.Atoms."""
         pos = torch.tensor(atoms.positions, dtype=torch.float64, device=self.device, requires_grad=True)
         pairs = self.ace.pairs(atoms, pos)
-        q, core, surrogate, _ = self.loss_and_core(pairs)
+        q, core_pairs, surrogate, _ = self.loss_and_core(pairs)
         (grad,) = torch.autograd.grad(surrogate, pos)
-        return float(q + core), (-grad).cpu().numpy()
+        return float(q + 0.5 * core_pairs.sum()), (-grad).cpu().numpy()
 
     def energy(self, atoms) -> float:
         pairs = self.ace.pairs(atoms)
         with torch.enable_grad():
-            q, core, _, _ = self.loss_and_core(pairs)
-        return float(q + core)
+            q, core_pairs, _, _ = self.loss_and_core(pairs)
+        return float(q + 0.5 * core_pairs.sum())
 
     # --- inside LAMMPS ----------------------------------------------------------------
     def compute_forces(self, data):
@@ -99,11 +100,10 @@ class GRSPotential(MLIAPUnified):
         elems = torch.from_numpy(data.elems.astype(np.int64)).to(self.device)
         pairs = Pairs(rij=rij, i=torch.from_numpy(data.pair_i.astype(np.int64)).to(self.device),
                       jelem=torch.from_numpy(data.jelems.astype(np.int64)).to(self.device), ielem=elems[:nloc])
-        q, core, surrogate, ntotal = self.loss_and_core(pairs)
+        q, core_pairs, surrogate, ntotal = self.loss_and_core(pairs)
         (fij,) = torch.autograd.grad(surrogate, rij)
         # the loss is shared equally by all atoms (it is not a sum of atomic terms)
-        core_atom = torch.zeros(nloc, dtype=torch.float64, device=self.device).index_add(
-            0, pairs.i, 0.5 * self._core(Pairs(rij.detach(), pairs.i, pairs.jelem, pairs.ielem)))
+        core_atom = torch.zeros(nloc, dtype=torch.float64, device=self.device).index_add(0, pairs.i, 0.5 * core_pairs)
         eatoms = (core_atom + q / float(ntotal)).cpu().numpy()
         data.eatoms = np.ascontiguousarray(eatoms[data.iatoms] if len(eatoms) else eatoms)
         data.energy = float(eatoms.sum())
