@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 from . import __version__
+from .errors import AlloykitError, InputError, one_line
 
 # module paths of the capability CLIs, in the order shown by --help
 CAPABILITIES = (
@@ -26,8 +28,7 @@ CAPABILITIES = (
 )
 
 
-class UserError(Exception):
-    """Bad input from the user: printed as one line, exit status 2."""
+UserError = InputError     # the name the capability CLIs raise
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Concentrated-alloy toolkit driven through LAMMPS (GRS, MPDM, VMEB CNN).",
     )
     p.add_argument("--version", action="version", version=f"alloykit {__version__}")
+    p.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for modname in CAPABILITIES:
         try:
@@ -48,16 +50,35 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _note(command: str):
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"alloykit {command}: note: {message}", file=sys.stderr)
+    return show
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. A user mistake prints ``alloykit <command>: <what is wrong>`` and
+    returns 2 (``--debug`` shows the traceback instead); warnings print as notes."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    # "neb run", "mpdm count", ...: the capability's subparsers use dest "<capability>_command"
+    command = " ".join([args.command] + [str(v) for k, v in vars(args).items() if k.endswith("_command") and v])
     try:
-        return int(args.func(args) or 0)
-    except UserError as e:
-        print(f"alloykit {args.command}: error: {e}", file=sys.stderr)
+        with warnings.catch_warnings():
+            warnings.showwarning = _note(command)
+            return int(args.func(args) or 0)
+    except (AlloykitError, OSError) as e:
+        if debug:
+            raise
+        text = one_line(e)
+        if isinstance(e, OSError) and not isinstance(e, AlloykitError) and e.filename is not None:
+            text = f"{e.filename}: {e.strerror or text}"
+        print(f"alloykit {command}: {text}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

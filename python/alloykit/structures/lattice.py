@@ -1,4 +1,11 @@
-"""Neighbour shells of a BCC/FCC crystal taken from its lattice, not from distances.
+"""Lattices: the BCC/FCC type, its detection in a structure, and lattice-site neighbours.
+
+:class:`Lattice` is the one lattice type (kind and cubic parameter; shells, hop vectors and
+ideal sites follow from it). :func:`lattice_sites` maps every atom of a structure to a site of
+the perfect lattice that fits it, and gives neighbours, shells and vacancy hops from the
+lattice's connectivity, not from distances -- right under size mismatch, thermal
+displacement, relaxation around vacancies and strain. :func:`detect_lattice` is its
+summary.
 
 Each atom is assigned to the nearest site of the perfect lattice that fits the structure;
 the k-th shell of an atom is then the set of atoms on the sites at the k-th ideal
@@ -18,31 +25,110 @@ How the lattice is found (all vectorised):
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import combinations
 
 import numpy as np
 from scipy.spatial import cKDTree
+
+from ..errors import InputError
+from .composition import ATOMS_PER_CUBE, LATTICES, check_lattice_name
+from .neighbours import cell_heights
 
 # ideal (multiplicity, radius / nearest-neighbour distance) of the first shells
 IDEAL = {
     "bcc": [(8, 1.0), (6, 1.1547), (12, 1.6330), (24, 1.9149), (8, 2.0), (6, 2.3094)],
     "fcc": [(12, 1.0), (6, 1.4142), (24, 1.7321), (12, 2.0), (24, 2.2361), (8, 2.4495)],
 }
-ATOMS_PER_CUBE = {"bcc": 2, "fcc": 4}
+NN_PER_A = {"bcc": math.sqrt(3) / 2, "fcc": 1 / math.sqrt(2)}    # first-neighbour distance / a
 OFF_SITE = 0.4    # largest distance of an atom from its site, in nearest-neighbour distances
 
 
-class NotCrystalline(ValueError):
+class NotCrystalline(InputError):
     """The structure is not a BCC/FCC crystal (or not one lattice with its cell)."""
 
 
+@dataclass(frozen=True)
+class Lattice:
+    """A cubic Bravais lattice: ``name`` "bcc" or "fcc" and conventional parameter ``a`` (A)."""
+
+    name: str
+    a: float
+
+    def __post_init__(self):
+        object.__setattr__(self, "name", check_lattice_name(self.name))
+        if not (math.isfinite(float(self.a)) and float(self.a) > 0):
+            raise InputError(f"lattice parameter: {self.a} must be a positive length")
+        object.__setattr__(self, "a", float(self.a))
+
+    @property
+    def nn(self) -> int:
+        """Sites in the first shell (8 BCC, 12 FCC): the hops of a vacancy."""
+        return IDEAL[self.name][0][0]
+
+    @property
+    def d1(self) -> float:
+        """First-neighbour distance (A)."""
+        return NN_PER_A[self.name] * self.a
+
+    @property
+    def atoms_per_cube(self) -> int:
+        return ATOMS_PER_CUBE[self.name]
+
+    def shells(self, n: int | None = None) -> list[tuple[int, float]]:
+        """(sites, radius in A) of the first ``n`` geometric shells (up to 6)."""
+        return [(m, r * self.d1) for m, r in IDEAL[self.name][:n]]
+
+    def first_shell_cutoff(self) -> float:
+        """Midway between the first and second shells (A)."""
+        return 0.5 * (IDEAL[self.name][0][1] + IDEAL[self.name][1][1]) * self.d1
+
+    def hop_vectors(self) -> np.ndarray:
+        """(nn, 3) first-neighbour vectors along the cube axes (A)."""
+        return lattice_points(self.name, self.a, 1.01 * self.d1)
+
+    def points(self, rmax: float) -> np.ndarray:
+        """Sites within ``rmax`` of a site at the origin (origin excluded), cube axes."""
+        return lattice_points(self.name, self.a, rmax)
+
+    def to_dict(self) -> dict:
+        return {"lattice": self.name, "a": self.a}
+
+
+def lattice_points(lattice: str, a: float, rmax: float) -> np.ndarray:
+    """Sites of the ideal cubic lattice within ``rmax`` of a site at the origin (origin
+    excluded), conventional cube axes, sorted by distance then x, y, z."""
+    lattice = check_lattice_name(lattice)
+    m = int(math.ceil(2 * rmax / a)) + 1
+    ijk = np.stack(np.meshgrid(*(np.arange(-m, m + 1),) * 3, indexing="ij"), -1).reshape(-1, 3)
+    if lattice == "bcc":      # half-integer coordinates all even or all odd
+        keep = (ijk % 2 == ijk[:, :1] % 2).all(1)
+    else:                     # fcc: coordinate sum even
+        keep = ijk.sum(1) % 2 == 0
+    pts = ijk[keep] * (a / 2.0)
+    r = np.linalg.norm(pts, axis=1)
+    inside = (r > 1e-9) & (r <= rmax + 1e-9)
+    pts, r = pts[inside], r[inside]
+    order = np.lexsort((pts[:, 2], pts[:, 1], pts[:, 0], np.round(r, 6)))
+    return pts[order]
+
+
+def geometric_shells(lattice: str, rmax_over_a: float = 3.2) -> list[tuple[float, int]]:
+    """(radius / a, count) of each geometric shell of ``lattice`` up to ``rmax_over_a``."""
+    r = np.round(np.linalg.norm(lattice_points(lattice, 1.0, rmax_over_a), axis=1), 6)
+    radii, counts = np.unique(r, return_counts=True)
+    return [(float(x), int(c)) for x, c in zip(radii, counts)]
+
+
 @dataclass
-class LatticeShells:
-    """Shell neighbour tables of one structure.
+class LatticeSites:
+    """Every atom of one structure on its site of the lattice, and the shell tables.
 
     neighbours[k]: (N, Z_k) int32 indices of the atoms on the Z_k sites of shell k+1 around
     each atom (-1 for an empty site, i.e. a vacancy). radii[k]: ideal shell radius (A).
+    Vacant sites have no atom; :meth:`owner` and :meth:`site_neighbours` see them too.
     """
 
     structure: str
@@ -56,10 +142,60 @@ class LatticeShells:
     method: str = "lattice"
 
     cell_volume: float = 0.0
+    basis: np.ndarray = field(default=None, repr=False)      # primitive vectors (rows), A
+    site_n: np.ndarray = field(default=None, repr=False)     # (N, 3) integer site of each atom
+    origin: np.ndarray = field(default=None, repr=False)     # position of the site n = 0
+    vectors: list = field(default=None, repr=False)          # shell k: (Z_k, 3) integer steps
+
+    @property
+    def lattice(self) -> Lattice:
+        return Lattice(self.structure, self.a)
 
     @property
     def vacancies(self) -> int:
         return int(self.n_sites - len(self.site))
+
+    @cached_property
+    def _hnf(self) -> np.ndarray:
+        return hnf_lower(self.supercell)
+
+    @cached_property
+    def owner(self) -> np.ndarray:
+        """(n_sites,) atom on each site, -1 where the site is vacant."""
+        own = np.full(self.n_sites, -1, dtype=np.int32)
+        own[self.site] = np.arange(len(self.site), dtype=np.int32)
+        return own
+
+    def vacant_sites(self) -> np.ndarray:
+        """Integer site coordinates (V, 3) of the vacant sites."""
+        h = self._hnf
+        g = [np.arange(int(h[k, k])) for k in range(3)]
+        n = np.stack(np.meshgrid(*g, indexing="ij"), -1).reshape(-1, 3)
+        idx = site_index(n, h)
+        empty = np.zeros(self.n_sites, bool)
+        empty[idx[self.owner[idx] < 0]] = True
+        keep = empty[idx]
+        return n[keep]
+
+    def site_position(self, n: np.ndarray) -> np.ndarray:
+        """Cartesian position of the ideal sites ``n`` (..., 3) (not wrapped)."""
+        return np.asarray(n) @ self.basis + self.origin
+
+    def site_neighbours(self, n: np.ndarray, shell: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """For sites ``n`` (S, 3): (S, Z) atoms on their shell-``shell`` sites (-1 vacant) and
+        the (Z, 3) ideal vectors to those sites (A), the same for every site."""
+        steps = self.vectors[shell - 1].astype(np.int32)
+        n = np.asarray(n, dtype=np.int32).reshape(-1, 3)
+        atoms = np.stack([self.owner[site_index(n + s, self._hnf)] for s in steps], axis=1)
+        return atoms, steps @ self.basis
+
+    def hops(self, atoms_at=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The first-neighbour hops into a vacancy made at the site of each atom in
+        ``atoms_at`` (default: all): (S,) vacancy-site atoms, (S, nn) moving atoms (-1 for a
+        vacant neighbour site) and (nn, 3) ideal hop vectors, vacancy -> mover (A)."""
+        sel = np.arange(len(self.site)) if atoms_at is None else np.asarray(atoms_at, int).reshape(-1)
+        movers, vec = self.site_neighbours(self.site_n[sel], 1)
+        return sel, movers, vec
 
     def matches(self, atoms) -> bool:
         """True when ``atoms`` (same atoms, e.g. a later frame of a run, any cell change)
@@ -72,13 +208,7 @@ class LatticeShells:
             n = _nearest_sites(atoms.positions, np.linalg.solve(self.supercell, cell), self.radii[0] * scale)
         except (NotCrystalline, np.linalg.LinAlgError):
             return False
-        return bool(np.array_equal(site_index(n, hnf_lower(self.supercell)), self.site))
-
-
-def _box_heights(cell: np.ndarray) -> np.ndarray:
-    """Distances between opposite faces of the cell."""
-    vol = abs(np.linalg.det(cell))
-    return np.array([vol / np.linalg.norm(np.cross(cell[(k + 1) % 3], cell[(k + 2) % 3])) for k in range(3)])
+        return bool(np.array_equal(site_index(n[0], self._hnf), self.site))
 
 
 def _local_vectors(atoms, radius: float, max_centres: int = 600):
@@ -88,7 +218,7 @@ def _local_vectors(atoms, radius: float, max_centres: int = 600):
     back to ASE's periodic neighbour list."""
     cell = atoms.cell.array
     frac = atoms.get_scaled_positions(wrap=True)
-    h = _box_heights(cell)
+    h = cell_heights(cell)
     margin = (radius + 1e-6) / h                     # fraction of the cell per axis
     half = np.minimum(0.5, 2.5 * margin + 0.02)
     inner = half - margin
@@ -224,16 +354,19 @@ def _classify(basis: np.ndarray, n_shells: int, structure: str | None):
     return found, vectors, radii
 
 
-def lattice_shells(atoms, n_shells: int = 3, structure: str | None = None) -> LatticeShells:
-    """Shells 1..n_shells of every atom of a periodic BCC/FCC structure (see module doc).
+def lattice_sites(atoms, n_shells: int = 3, lattice: str | None = None) -> LatticeSites:
+    """Every atom of a periodic BCC/FCC structure on its lattice site, with shells
+    1..n_shells (see module doc).
 
-    structure: "bcc" or "fcc" to insist on one, None to recognise it. Raises
-    :class:`NotCrystalline` (a ValueError) with a one-line reason otherwise.
+    lattice: "bcc" or "fcc" to insist on one, None to recognise it. Raises
+    :class:`NotCrystalline` (an InputError) with a one-line reason otherwise, naming the
+    atoms that fit no site.
     """
-    if n_shells < 1:
-        raise ValueError(f"shells: need at least 1, got {n_shells}")
-    if structure is not None and structure not in IDEAL:
-        raise ValueError(f"structure: {structure!r} is not 'bcc' or 'fcc'")
+    structure = lattice
+    if not 1 <= int(n_shells) <= 6:
+        raise InputError(f"shells: need 1 to 6, got {n_shells}")
+    if structure is not None:
+        structure = check_lattice_name(structure)
     if not all(atoms.pbc):
         raise NotCrystalline("structure: lattice shells need a periodic cell in x, y and z")
     n_atoms = len(atoms)
@@ -251,29 +384,40 @@ def lattice_shells(atoms, n_shells: int = 3, structure: str | None = None) -> La
     d1 = radii[0]
     h = hnf_lower(m)
     n_sites = int(np.prod(np.diag(h)))
-    site_n = _nearest_sites(atoms.positions, basis, d1)
+    site_n, origin = _nearest_sites(atoms.positions, basis, d1)
     site = site_index(site_n, h)
     owner = np.full(n_sites, -1, dtype=np.int32)
     owner[site] = np.arange(n_atoms, dtype=np.int32)
     if np.count_nonzero(owner >= 0) != n_atoms:
         dup = n_atoms - np.count_nonzero(owner >= 0)
-        raise NotCrystalline(f"structure: {dup} atoms share a lattice site with another (not one crystal lattice)")
+        _, first = np.unique(site, return_index=True)
+        shared = np.setdiff1d(np.arange(n_atoms), first)[:5].tolist()
+        raise NotCrystalline(f"structure: {dup} atoms share a lattice site with another (atoms {shared}...; "
+                             "not one crystal lattice)")
     neighbours = [np.stack([owner[site_index(site_n + step, h)] for step in v.astype(np.int32)], axis=1)
                   for v in vectors]
     a = float((ATOMS_PER_CUBE[structure] * abs(np.linalg.det(basis))) ** (1 / 3))
-    return LatticeShells(structure, a, radii, np.array([len(v) for v in vectors]), neighbours,
-                         n_sites, site, m.astype(np.int64), cell_volume=vol)
+    return LatticeSites(structure, a, radii, np.array([len(v) for v in vectors]), neighbours,
+                        n_sites, site, m.astype(np.int64), cell_volume=vol, basis=basis, site_n=site_n,
+                        origin=origin, vectors=vectors)
 
 
-def _nearest_sites(positions: np.ndarray, basis: np.ndarray, d1: float) -> np.ndarray:
-    """Integer coordinates of the lattice site nearest to each atom; refuses atoms that
-    are more than OFF_SITE nearest-neighbour distances from every site."""
+def detect_lattice(atoms, lattice: str | None = None) -> Lattice:
+    """The lattice of a periodic BCC/FCC structure: kind and parameter from the exact cell
+    (see :func:`lattice_sites`; NotCrystalline when it is not one)."""
+    return lattice_sites(atoms, 1, lattice).lattice
+
+
+def _nearest_sites(positions: np.ndarray, basis: np.ndarray, d1: float) -> tuple[np.ndarray, np.ndarray]:
+    """Integer coordinates of the lattice site nearest to each atom, and the lattice origin;
+    refuses atoms that are more than OFF_SITE nearest-neighbour distances from every site."""
     u = positions @ np.linalg.inv(basis)
     every = max(1, len(u) // 20000)             # the origin needs only a sample of atoms
     phase = np.exp(2j * np.pi * u[::every]).mean(axis=0)
     if np.abs(phase).min() < 0.2:
         raise NotCrystalline("structure: atoms are not ordered on a lattice (not crystalline)")
-    u = u - np.angle(phase) / (2 * np.pi)            # the lattice origin
+    shift = np.angle(phase) / (2 * np.pi)
+    u = u - shift                                    # the lattice origin
     n = np.rint(u).astype(np.int32)
     off = np.linalg.norm((u - n) @ basis, axis=1)
     far = np.flatnonzero(off > 0.25 * d1)
@@ -284,8 +428,59 @@ def _nearest_sites(positions: np.ndarray, basis: np.ndarray, d1: float) -> np.nd
         best = dist.argmin(axis=1)
         n[far] = cand[np.arange(len(far)), best]
         off[far] = dist[np.arange(len(far)), best]
-    bad = int(np.count_nonzero(off > OFF_SITE * d1))
-    if bad:
-        raise NotCrystalline(f"structure: {bad} of {len(u)} atoms are more than {OFF_SITE:g} neighbour "
-                             f"distances from any lattice site (not crystalline)")
-    return n
+    bad = np.flatnonzero(off > OFF_SITE * d1)
+    if len(bad):
+        raise NotCrystalline(f"structure: {len(bad)} of {len(u)} atoms are more than {OFF_SITE:g} neighbour "
+                             f"distances from any lattice site (atoms {bad[:5].tolist()}...; not crystalline)")
+    return n, shift @ basis
+
+
+def environment_lattice(env_positions, hop_vector, lattice: str | None = None,
+                        cutoff: float | None = None) -> Lattice:
+    """The lattice of a vacancy environment (positions relative to the vacancy site, no
+    cell), e.g. an NEB record's.
+
+    Relaxation moves the first shells towards the vacancy (a mover in a size-mismatched
+    alloy by 0.1-0.3 A), so neither the hop length nor the count of atoms within a fixed
+    radius is reliable. Instead, for each lattice kind and a grid of parameters, every atom
+    is assigned to its nearest ideal shell and the shell counts are compared with the
+    ideal multiplicities (shells inside the environment's cutoff only): the best pair wins.
+    ``a`` is then refined as the median of r / ideal radius over shells 3 and beyond,
+    which relaxation hardly moves.
+    """
+    pos = np.asarray(env_positions, float).reshape(-1, 3)
+    r = np.linalg.norm(pos, axis=1)
+    r = r[r > 1e-6]
+    hop = float(np.linalg.norm(hop_vector))
+    if len(r) < 8 or not hop > 0:
+        raise InputError(f"environment: {len(r)} atoms and a hop of {hop:.3f} A are too few to find a lattice")
+    rmax = float(cutoff) if cutoff else float(r.max())
+    kinds = [check_lattice_name(lattice)] if lattice else list(LATTICES)
+    best = None
+    for kind in kinds:
+        shells = geometric_shells(kind, 4.0)
+        radii = np.array([s[0] for s in shells])
+        mult = np.array([s[1] for s in shells])
+        for a in (hop / NN_PER_A[kind]) * np.linspace(0.85, 1.2, 141):
+            inside = radii * a < rmax - 0.25 * a
+            if inside.sum() < 3:
+                continue
+            k = np.abs(r[:, None] / a - radii[None, :]).argmin(1)
+            counts = np.bincount(k, minlength=len(radii))
+            miss = np.abs(counts[inside] - mult[inside]).sum() / mult[inside].sum()
+            spread = np.median(np.abs(r / a - radii[k]))
+            key = (round(float(miss), 3), float(spread))
+            if best is None or key < best[0]:
+                best = (key, kind, a)
+    if best is None:
+        raise InputError(f"environment: reaches only {rmax:.2f} A, too little to find a lattice")
+    (miss, _), kind, a = best
+    if miss > 0.25:
+        raise InputError(f"environment: not a BCC or FCC vacancy environment ({100 * miss:.0f} % of the "
+                         f"shell sites of the best fit, {kind.upper()} a = {a:.3f} A, are wrong)")
+    radii = np.array([s[0] for s in geometric_shells(kind, 4.0)])
+    k = np.abs(r[:, None] / a - radii[None, :]).argmin(1)
+    outer = (k >= 2) & (radii[k] * a < rmax - 0.25 * a)
+    if outer.sum() >= 6:
+        a = float(np.median(r[outer] / radii[k[outer]]))
+    return Lattice(kind, a)
