@@ -70,7 +70,8 @@ def neb_seconds_per_barrier(paths) -> dict:
 
 def main(argv=None) -> dict:
     from alloykit.neb import NebSettings, launch, plan_dataset
-    from alloykit.neb.samples import random_solid_solution, sample_seed
+    from alloykit.neb.samples import sample_seed
+    from alloykit.structures import random_solid_solution
 
     p = argparse.ArgumentParser()
     p.add_argument("--part", default="a", choices=sorted(PARTS))
@@ -120,7 +121,8 @@ def csro_dataset(args, settings) -> dict:
     from alloykit.csro.mcmd import run_mcmd
     from alloykit.lmp import relax
     from alloykit.neb import launch, plan_dataset
-    from alloykit.neb.samples import random_solid_solution, sample_seed
+    from alloykit.neb.samples import sample_seed
+    from alloykit.structures import random_solid_solution
 
     if CSRO_DATASET.exists():          # planned before: resume it (MC/MD is not redone)
         status = launch(CSRO_DATASET, groups=args.groups)

@@ -26,11 +26,11 @@ from bench_cnn_data import CSRO_DATASET, load_data  # noqa: E402
 from common import RESULTS, add_cnn_options, write  # noqa: E402
 
 from alloykit.cnn import TrainConfig, evaluate_model, open_records, train_model  # noqa: E402
-from alloykit.sdm import composition_key  # noqa: E402
+from alloykit.structures import composition_key  # noqa: E402
 
 
 def is_csro(rec) -> bool:
-    sid = str(rec.get("sample_id", "")).lower()
+    sid = str(rec.sample_id).lower()
     return "csro" in sid or "mc" in sid.split(":")[0].split("-")
 
 
@@ -56,16 +56,16 @@ def main(argv=None) -> dict:
            "architecture": arch,
            "n_train": rep["n_train"], "n_val": rep["n_val"], "val_mae": rep["best_val_mae"],
            "epochs": rep["epochs_run"], "train_seconds": rep["seconds"], "held_out": {}}
-    held = {c: [r for r in random if composition_key(r["composition"]) == c] for c in rep["test_groups"]}
-    seen = [r for r in random if composition_key(r["composition"]) not in held]
-    means = {s: np.mean([r["barrier_forward"] for r in seen if r["moving_species"] == s])
-             for s in {r["moving_species"] for r in seen}}
-    overall = float(np.mean([r["barrier_forward"] for r in seen]))
+    held = {c: [r for r in random if composition_key(r.composition) == c] for c in rep["test_groups"]}
+    seen = [r for r in random if composition_key(r.composition) not in held]
+    means = {s: np.mean([r.barrier_forward for r in seen if r.moving_species == s])
+             for s in {r.moving_species for r in seen}}
+    overall = float(np.mean([r.barrier_forward for r in seen]))
 
     def yardsticks(rs):
         """MAE of guessing the training mean, and the training mean of the moving species."""
-        y = np.array([r["barrier_forward"] for r in rs])
-        by_species = np.array([means.get(r["moving_species"], overall) for r in rs])
+        y = np.array([r.barrier_forward for r in rs])
+        by_species = np.array([means.get(r.moving_species, overall) for r in rs])
         return {"mae_training_mean": float(np.abs(y - overall).mean()),
                 "mae_species_mean": float(np.abs(y - by_species).mean())}
 
@@ -79,7 +79,7 @@ def main(argv=None) -> dict:
     if args.csro is None and CSRO_DATASET.exists():
         args.csro = CSRO_DATASET
     if args.csro:
-        csro = [r for r in open_records(args.csro) if np.isfinite(r["barrier_forward"])]
+        csro = [r for r in open_records(args.csro) if np.isfinite(r.barrier_forward)]
         out["csro_source"] = Path(args.csro).name
     if csro:
         res = evaluate_model(model, csro)
@@ -99,7 +99,7 @@ def plot(results, out) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    species = sorted({s for r in results.values() for s in r["moving_species"]})
+    species = sorted({s for r in results.values() for s in r.moving_species})
     fig, axes = plt.subplots(len(results), len(species), figsize=(3.2 * len(species), 2.6 * len(results)),
                              squeeze=False)
     for row, (name, res) in zip(axes, results.items()):

@@ -37,9 +37,9 @@ def main(argv=None) -> dict:
     cuda = torch.cuda.is_available()
     device = torch.device("cuda" if cuda else "cpu")
     recs, source = load_data(sys.argv[1:] if argv is None else argv, args.quick)
-    species = sorted({s for r in recs for s in r["env_species"]})
+    species = sorted({s for r in recs for s in r.env_species})
     lattice, a = describe_lattice(recs)
-    y = torch.tensor([r["barrier_forward"] for r in recs], dtype=torch.float32)
+    y = torch.tensor([r.barrier_forward for r in recs], dtype=torch.float32)
     rng = np.random.default_rng(args.seed)
     order = rng.permutation(len(recs))
     n_val = len(recs) // 5
@@ -48,7 +48,7 @@ def main(argv=None) -> dict:
     cnn_cfg = dict(n=3, width=60, grid6=32, batch=100) if cuda else dict(n=1, width=16, grid6=16, batch=32)
     cnn_cfg.update({k: v for k, v in (("n", args.blocks), ("width", args.width)) if v})
     full = sdm_spec(species, lattice, a, 6, grid6=cnn_cfg["grid6"])
-    hops6 = HopSet.from_records(recs, full, lattice_symmetries(lattice, a, full.r_c))
+    hops6 = HopSet.from_records(recs, full, lattice_symmetries(lattice, a, full.r_c), lattice=lattice)
     out = {"source": source, "n_records": len(recs), "n_train": len(train), "n_val": len(val),
            "device": torch.cuda.get_device_name() if cuda else "cpu", "threads": args.threads,
            "augment": args.augment,
@@ -64,7 +64,7 @@ def main(argv=None) -> dict:
         nn_pred, _ = fit_mlp(X, perms, y, train, val, nn_cfg)
         nn_mae = float(np.abs(nn_pred(val) - y[val].numpy()).mean())
         spec = sdm_spec(species, lattice, a, n_shells, grid6=cnn_cfg["grid6"])
-        hops = HopSet.from_records(recs, spec, lattice_symmetries(lattice, a, spec.r_c)).to(device)
+        hops = HopSet.from_records(recs, spec, lattice_symmetries(lattice, a, spec.r_c), lattice=lattice).to(device)
         torch.manual_seed(args.seed)
         net = BarrierCNN(len(species), spec.grid, n=cnn_cfg["n"], width=cnn_cfg["width"],
                          target_mean=float(y[train].mean()), target_scale=float(y[train].std())).to(device)
@@ -82,7 +82,7 @@ def main(argv=None) -> dict:
 
 def species_mean_mae(recs, y, train, val) -> float:
     """Validation MAE of guessing the training mean barrier of the moving species."""
-    sp = np.array([r["moving_species"] for r in recs])
+    sp = np.array([r.moving_species for r in recs])
     guess = {s: float(y[train][sp[train] == s].mean()) for s in set(sp[train])}
     return float(np.mean([abs(float(y[i]) - guess.get(sp[i], float(y[train].mean()))) for i in val]))
 

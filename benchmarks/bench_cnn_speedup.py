@@ -29,8 +29,8 @@ from common import write  # noqa: E402
 
 from alloykit.cnn.model import BarrierCNN  # noqa: E402
 from alloykit.cnn.train import predict  # noqa: E402
-from alloykit.csro.samples import random_solid_solution  # noqa: E402
 from alloykit.sdm import HopSet, hop_records, lattice_symmetries, sdm_spec  # noqa: E402
+from alloykit.structures import random_solid_solution  # noqa: E402
 
 A = 2.8665
 ARCHS = {"cpu-sized": dict(n=1, width=16, grid6=16), "paper": dict(n=3, width=60, grid6=32)}
@@ -47,7 +47,7 @@ def time_pipeline(atoms, sites, arch, dev, limit=None) -> dict:
     t1 = time.perf_counter()
     spec = sdm_spec(["Cr", "Fe"], "bcc", A, 6, grid6=arch["grid6"])
     hops = HopSet.from_records(recs[:limit] if limit else recs, spec, lattice_symmetries("bcc", A, spec.r_c),
-                               target=None).to(dev)
+                               target=None, lattice="bcc").to(dev)
     t2 = time.perf_counter()
     n = len(hops)
     torch.manual_seed(0)
@@ -107,9 +107,8 @@ def time_neb_now(vacancies: int) -> dict:
     import tempfile
 
     from alloykit.neb import NebSettings, launch, plan_dataset
-    from alloykit.neb.samples import random_solid_solution as rss
 
-    sample = [("speed", rss("bcc", {"Fe": 0.8, "Cr": 0.2}, 4, A, 11))]
+    sample = [("speed", random_solid_solution("bcc", {"Fe": 0.8, "Cr": 0.2}, 4, A, 11))]
     settings = NebSettings(potential="FeCr", replicas=3)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "neb.sqlite"

@@ -29,9 +29,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write  # noqa: E402
 
-from alloykit.csro.io import write_lammps_data  # noqa: E402
-from alloykit.csro.mcmd import McmdSettings, lammps_seed, run_mcmd, write_pair_include  # noqa: E402
-from alloykit.csro.samples import fecr_default  # noqa: E402
+from alloykit.csro.mcmd import McmdSettings, fecr_default, lammps_seed, run_mcmd, write_pair_include  # noqa: E402
+from alloykit.structures import write_lammps_data  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 S, REPEATS, SEED = 1000, 4, 7

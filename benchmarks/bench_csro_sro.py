@@ -2,10 +2,10 @@
 
 Random equiatomic TaNbMo BCC with Gaussian displacements (0.1 A per component, a thermal
 crystal) at 16k, 128k and 1,024,000 atoms, and FCC CuNiCo at 1,000,188 atoms:
-* fit: lattice fit + site indexing + neighbour tables (``lattice_shells``);
+* fit: lattice fit + site indexing + neighbour tables (``lattice_sites``);
 * count: pair counts, alpha, delta, noise (``compute_sro`` on ready shells);
 * total: both (one new structure);
-* next frame: ``LatticeShells.matches`` (are all atoms still on their sites?) + count, the
+* next frame: ``LatticeSites.matches`` (are all atoms still on their sites?) + count, the
   per-frame cost along an MC/MD trajectory.
 Also the time to read the 1,024,000-atom frame from a gzip LAMMPS dump. Best of 3, CPU
 seconds (the shared machine makes wall time scatter); wall seconds are kept as well.
@@ -23,10 +23,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, write  # noqa: E402
 
-from alloykit.csro.io import read_frames  # noqa: E402
-from alloykit.csro.lattice import lattice_shells  # noqa: E402
-from alloykit.csro.samples import random_solid_solution  # noqa: E402
 from alloykit.csro.sro import compute_sro  # noqa: E402
+from alloykit.structures import lattice_sites, random_solid_solution, read_frames  # noqa: E402
 
 REPEATS = 3
 
@@ -48,7 +46,7 @@ def sample(lattice, comp, size, a, seed=1):
 
 
 def measure(atoms) -> dict:
-    cpu_fit, wall_fit, shells = timed(lambda: lattice_shells(atoms, 3))
+    cpu_fit, wall_fit, shells = timed(lambda: lattice_sites(atoms, 3))
     cpu_count, wall_count, result = timed(lambda: compute_sro(atoms, shells))
     cpu_total, wall_total, _ = timed(lambda: compute_sro(atoms, 3))
     nxt = atoms.copy()

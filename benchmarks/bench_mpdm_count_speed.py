@@ -1,9 +1,9 @@
 """Counting speed: one 1,024,000-atom BCC Fe-20Cr frame (80^3 cubic cells, thermal noise
 0.03 A), counted from an ase.Atoms and from a LAMMPS text dump (read + count).
 
-    python benchmarks/bench_mpdm_count_speed.py [--quick]
+    python benchmarks/bench_mpdm_count_speed.py [--quick | --size N]
 
-Writes benchmarks/results/mpdm_count_speed.json.
+Writes benchmarks/results/mpdm_count_speed.json (--size N: 2 N^3 atoms, printed only).
 """
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from alloykit.mpdm import count_atoms, count_files, meta_table
-from alloykit.mpdm.count import assign_slots, neighbour_shells, species_indices
+from alloykit.mpdm.count import assign_slots, neighbour_shells
 from alloykit.mpdm.demo import random_sample
+from alloykit.structures import species_indices
 
 RESULTS = Path(__file__).resolve().parent / "results"
 NAMES = ["Fe", "Cr"]
@@ -41,9 +42,10 @@ def write_dump(atoms, path):
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="128,000 atoms")
+    p.add_argument("--size", type=int, help="cubic cells per edge (a quick look on a shared machine)")
     p.add_argument("--repeats", type=int, default=3)
     args = p.parse_args(argv)
-    size = 40 if args.quick else 80
+    size = args.size or (40 if args.quick else 80)
     atoms = random_sample(size, 0.2, 1, NAMES)
     atoms.positions += np.random.default_rng(2).normal(0, 0.03, atoms.positions.shape)
     n = len(atoms)
@@ -57,7 +59,7 @@ def main(argv=None) -> dict:
         cpu.append(time.process_time() - c0)
     # where the time goes (one more run, split by stage)
     t0 = time.perf_counter()
-    shells = neighbour_shells(atoms.positions, atoms.cell, atoms.pbc, q=14)
+    shells = neighbour_shells(atoms, q=14)
     t1 = time.perf_counter()
     sp, _ = species_indices(atoms, NAMES)
     valid = shells.dist[:, 1:] <= shells.cutoff
@@ -86,11 +88,12 @@ def main(argv=None) -> dict:
               "unclassified": fc.n_unclassified,
               "note": "wall-clock on a shared machine (see load_average_1min); the cKDTree query "
                       "uses all cpus (workers=-1), the rest is single-threaded numpy"}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "mpdm_count_speed.json").write_text(json.dumps(result, indent=1))
+    if not args.size:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "mpdm_count_speed.json").write_text(json.dumps(result, indent=1))
     print(f"{n} atoms: best {best:.2f} s of {[round(t, 2) for t in times]} (cpu {[round(t, 2) for t in cpu]}) "
           f"-> {n / best:,.0f} atoms/s on {cpus} cpus, load {os.getloadavg()[0]:.1f}; "
-          f"dump read + count {t4 - t3:.2f} s; unclassified {fc.n_unclassified}")
+          f"neighbours {t1 - t0:.2f} s; dump read + count {t4 - t3:.2f} s; unclassified {fc.n_unclassified}")
     return result
 
 

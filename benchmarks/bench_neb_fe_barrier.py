@@ -34,10 +34,10 @@ def one_hop(n, replicas, workdir=None):
     _, recs = vacancy_hops(atoms, 0, NebSettings(potential="Fe_mm", replicas=replicas), neighbors=[1],
                            workdir=workdir, keep=workdir is not None)
     r = recs[0]
-    return {"natoms": len(atoms) - 1, "replicas": replicas, "barrier_eV": r["barrier_forward"],
-            "backward_eV": r["barrier_backward"], "converged": r["converged"], "flag": r["flag"],
-            "usable": r["converged"] and not r["flag"], "neb_steps": r["neb_steps"], "seconds": time.perf_counter() - t,
-            "mep_coords": r["mep_coords"], "mep_energies": r["mep_energies"]}
+    return {"natoms": len(atoms) - 1, "replicas": replicas, "barrier_eV": r.barrier_forward,
+            "backward_eV": r.barrier_backward, "converged": r.converged, "flag": r.flag, "usable": r.usable,
+            "neb_steps": r.extra["neb_steps"], "seconds": time.perf_counter() - t,
+            "mep_coords": r.extra["mep_coords"], "mep_energies": r.extra["mep_energies"]}
 
 
 def box_effect(workdir: Path, j: int, label: str) -> dict:
@@ -52,14 +52,14 @@ def box_effect(workdir: Path, j: int, label: str) -> dict:
 
 def fecr_box_effect() -> dict:
     """The same for a hop in random Fe-20Cr (FeCr.cdeam), where the end states differ."""
-    from alloykit.neb.samples import random_solid_solution
+    from alloykit.structures import random_solid_solution
 
     atoms = random_solid_solution("bcc", {"Fe": 0.8, "Cr": 0.2}, 5, 2.8665, 11)
     with tempfile.TemporaryDirectory() as tmp:
         _, recs = vacancy_hops(atoms, 0, NebSettings(potential="FeCr", replicas=7), workdir=tmp, keep=True,
                                neighbors=[int(atoms.get_distances(0, range(1, len(atoms)), mic=True).argmin()) + 1])
-        out = box_effect(Path(tmp), recs[0]["neighbor_site"], "random Fe-20Cr, FeCr.cdeam")
-    out["e_final_minus_e_initial_eV"] = recs[0]["energy_final"] - recs[0]["energy_initial"]
+        out = box_effect(Path(tmp), recs[0].neighbor_site, "random Fe-20Cr, FeCr.cdeam")
+    out["e_final_minus_e_initial_eV"] = recs[0].energy_final - recs[0].energy_initial
     return out
 
 

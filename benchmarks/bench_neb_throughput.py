@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, write  # noqa: E402
 
 from alloykit.neb import NebSettings, launch, plan_dataset  # noqa: E402
-from alloykit.neb.samples import random_solid_solution  # noqa: E402
+from alloykit.structures import random_solid_solution  # noqa: E402
 
 REPLICAS = 11
 VACANCIES = 2

@@ -27,8 +27,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write  # noqa: E402
 
-from alloykit.csro.samples import random_solid_solution  # noqa: E402
 from alloykit.sdm import HopSet, describe_lattice, hop_records, lattice_symmetries, sdm_spec  # noqa: E402
+from alloykit.structures import random_solid_solution  # noqa: E402
 
 A = 2.8665
 PAPER_SDMS_PER_S = 4000 / (7 * 60)

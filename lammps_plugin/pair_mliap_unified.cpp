@@ -93,6 +93,16 @@ template <typename T> PyObject *view(std::vector<T> &v, size_t n)
   return view(v.data(), n * sizeof(T));
 }
 
+// _Py_IsFinalizing() left the C API in Python 3.13, where Py_IsFinalizing() replaced it
+bool python_finalizing()
+{
+#if PY_VERSION_HEX >= 0x030D0000
+  return Py_IsFinalizing();
+#else
+  return _Py_IsFinalizing();
+#endif
+}
+
 }    // namespace
 
 /* ---------------------------------------------------------------------- */
@@ -109,7 +119,7 @@ PairMLIAPUnified::PairMLIAPUnified(LAMMPS *lmp) :
 
 PairMLIAPUnified::~PairMLIAPUnified()
 {
-  if (iface && Py_IsInitialized() && !_Py_IsFinalizing()) {
+  if (iface && Py_IsInitialized() && !python_finalizing()) {
     PyGILState_STATE gs = PyGILState_Ensure();
     Py_DECREF(iface);
     PyGILState_Release(gs);
@@ -276,7 +286,7 @@ void PairMLIAPUnified::build_pairs(int &nlistatoms, int &npairs)
       pair_i[n] = i;
       jatoms[n] = j;
       jelems[n] = jelem;
-      jtags[n] = (int) tag[j];
+      jtags[n] = tag[j];    // tagint: 32 or 64 bit as LAMMPS was built; Python reads the width
       n++;
       inside++;
     }

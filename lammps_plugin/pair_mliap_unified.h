@@ -32,7 +32,8 @@ class PairMLIAPUnified : public Pair {
 
   // per-call buffers, grown as needed and lent to Python without copies
   std::vector<double> rij, eatoms;
-  std::vector<int> pair_i, jatoms, jelems, jtags, iatoms, ielems, numneighs, elems;
+  std::vector<int> pair_i, jatoms, jelems, iatoms, ielems, numneighs, elems;
+  std::vector<tagint> jtags;            // LAMMPS's own tag width (smallbig or bigbig)
   double energy;
 
   void allocate();

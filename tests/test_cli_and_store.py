@@ -32,18 +32,50 @@ def test_relax_command_and_bad_file(tmp_path):
     a = bulk("Fe", "bcc", a=2.9, cubic=True).repeat(2)
     a.rattle(0.02, seed=1)
     write(src, a)
-    r = run([str(VENV_BIN / "alloykit"), "relax", str(src), "-o", str(tmp_path / "out.extxyz"),
-             "--potential", "Fe_mm", "--box", "iso"])
+    relax = [str(VENV_BIN / "alloykit"), "relax"]
+    r = run(relax + ["--structure", str(src), "-o", str(tmp_path / "out.extxyz"), "--potential", "Fe_mm",
+                     "--box", "iso"])
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert abs(out["energy_per_atom_eV"] + 4.1224) < 2e-4
     assert len(read(tmp_path / "out.extxyz")) == 16
     (tmp_path / "junk.extxyz").write_text("not a structure\n")
-    r = run([str(VENV_BIN / "alloykit"), "relax", str(tmp_path / "junk.extxyz"), "-o", str(tmp_path / "x.extxyz")])
-    assert r.returncode == 2
-    assert r.stderr.strip().count("\n") == 0 and "junk.extxyz: cannot read structure" in r.stderr
-    r = run([str(VENV_BIN / "alloykit"), "relax", str(src), "-o", str(tmp_path / "x.extxyz"), "--potential", "Ta06A"])
+    r = run(relax + ["--structure", str(tmp_path / "junk.extxyz"), "-o", str(tmp_path / "x.extxyz"),
+                     "--potential", "Fe_mm"])
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().count("\n") == 0 and "junk.extxyz frame 0: unreadable" in r.stderr
+    r = run(relax + ["--structure", str(src), "-o", str(tmp_path / "x.extxyz"), "--potential", "Ta06A"])
     assert r.returncode == 2 and "potential Ta06A: element(s) Fe not supported" in r.stderr
+    # the potential decides the physics: no silent default
+    r = run(relax + ["--structure", str(src), "-o", str(tmp_path / "x.extxyz")])
+    assert r.returncode == 2 and "--potential" in r.stderr and not (tmp_path / "x.extxyz").exists()
+
+
+def test_relax_reads_typed_data_and_dump_with_species(tmp_path):
+    """Files with atom types only (no Masses, no element column): right
+    elements with --species, a one-line error naming the file without."""
+    from ase.build import bulk
+    from ase.io import read
+    from test_csro_cli import typed_files
+
+    from alloykit.lmp import evaluate
+
+    atoms = bulk("Fe", "bcc", a=2.87, cubic=True).repeat(3)
+    atoms.set_chemical_symbols(["Cr" if k % 5 == 0 else "Fe" for k in range(len(atoms))])
+    atoms.rattle(0.03, seed=2)
+    typed_files(tmp_path, atoms, ["Fe", "Cr"])                # type 1 = Fe, not alphabetical
+    e_start = evaluate(atoms, "FeCr")["energy"]
+    for name in ("typed.dump", "typed.data"):
+        cmd = [str(VENV_BIN / "alloykit"), "relax", "--structure", str(tmp_path / name), "--potential", "FeCr",
+               "-o", str(tmp_path / f"{name}.extxyz")]
+        r = run(cmd + ["--species", "Fe", "Cr"])
+        assert r.returncode == 0, r.stderr
+        out = read(tmp_path / f"{name}.extxyz")
+        assert out.get_chemical_symbols() == atoms.get_chemical_symbols()
+        assert json.loads(r.stdout)["energy_eV"] < e_start
+        r = run(cmd)
+        assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.count("\n") == 1
+        assert f"{name}" in r.stderr and "give the species" in r.stderr
 
 
 def test_demo_foundation_stage(tmp_path):

@@ -48,20 +48,20 @@ def test_eval_writes_maes_and_spectra(trained, dataset, tmp_path):
 def test_predict_writes_json_and_png(trained, tmp_path):
     import ase.io
 
-    from alloykit.csro.samples import random_solid_solution
+    from alloykit.structures import random_solid_solution
 
     s = tmp_path / "s.extxyz"
     ase.io.write(s, random_solid_solution("bcc", {"Fe": 0.7, "Cr": 0.3}, size=(4, 4, 4), a=2.8665, seed=2))
     assert main(["cnn", "predict", str(trained), str(s), "--sites", "0", "1", "--out", str(tmp_path / "p")]) == 0
-    doc = json.loads((tmp_path / "p.json").read_text())
+    doc = json.loads((tmp_path / "p" / "s_barriers.json").read_text())
     assert len(doc["hops"]) == 16 and doc["environment"] == "unrelaxed"
-    assert (tmp_path / "p.png").is_file()
+    assert (tmp_path / "p" / "s_barriers.png").is_file()
 
 
 def test_bad_input_is_one_line(trained, dataset, tmp_path, capsys):
     import ase.io
 
-    from alloykit.csro.samples import random_solid_solution
+    from alloykit.structures import random_solid_solution
 
     cases = [
         ["cnn", "train", str(dataset), "--test", "Fe=0.1,Cr=0.9"],     # no barriers for that composition
@@ -74,7 +74,7 @@ def test_bad_input_is_one_line(trained, dataset, tmp_path, capsys):
     for argv in cases:
         assert main(argv) == 2, argv
         err = capsys.readouterr().err.strip()
-        assert err.startswith("alloykit cnn: error:") and "\n" not in err, err
+        assert err.startswith(f"alloykit cnn {argv[1]}: ") and "\n" not in err, err
 
 
 def test_help_has_examples(capsys):

@@ -7,6 +7,7 @@ on unrelaxed random BCC Fe-Cr cells; networks are tiny so the file runs in secon
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ import torch
 
 from alloykit.cnn import TrainConfig, load, save, synthetic_records, train_model
 from alloykit.cnn.data import split
-from alloykit.csro.samples import random_solid_solution
+from alloykit.structures import random_solid_solution
 
 TINY = dict(n_shells=2, delta=0.9, n=1, width=4)      # 16^3 voxels, 4 conv x 4 filters
 
@@ -130,14 +131,14 @@ def test_predict_structure_gives_eight_hops_per_bcc_site(tiny_model):
 
 def test_split_keeps_compositions_apart(records):
     parts = split(records, test=["Fe=0.6,Cr=0.4"], val_fraction=0.2, seed=0)
-    comps = lambda idx: {json.dumps(records[i]["composition"], sort_keys=True) for i in idx}  # noqa: E731
+    comps = lambda idx: {json.dumps(records[i].composition, sort_keys=True) for i in idx}  # noqa: E731
     assert comps(parts["test"]) == {json.dumps({"Fe": 0.6, "Cr": 0.4}, sort_keys=True)}
     assert not comps(parts["train"]) & comps(parts["test"]) and not comps(parts["val"]) & comps(parts["test"])
     assert len(parts["train"]) + len(parts["val"]) + len(parts["test"]) == len(records)
     with pytest.raises(ValueError, match="no barriers for held-out composition"):
         split(records, test=["Fe=0.1,Cr=0.9"])
     # a 128-atom sample of nominal Fe-20Cr holds 26 Cr: Cr 0.2031; asking for 0.2 finds it
-    real = [dict(r, composition={"Fe": 0.7969, "Cr": 0.2031}) if r["composition"]["Cr"] == 0.2 else r
+    real = [replace(r, composition={"Fe": 0.7969, "Cr": 0.2031}) if r.composition["Cr"] == 0.2 else r
             for r in records]
     assert split(real, test=["Fe=0.8,Cr=0.2"])["test_groups"] == ["Cr0.2031-Fe0.7969"]
 
@@ -152,7 +153,7 @@ def test_site_features_and_baselines(records):
     assert X.shape == (len(records), 26, 2) and perms.shape == (6, 26)
     assert torch.all(X.sum(2) == 1)               # unrelaxed: every site holds exactly one atom
     mover = X[:, 7].argmax(1)                     # template site 7 is the mover's, at (d1, 0, 0)
-    assert [spec.species[k] for k in mover] == [r["moving_species"] for r in records]
+    assert [spec.species[k] for k in mover] == [r.moving_species for r in records]
     parts = split(records, test=["Fe=0.5,Cr=0.5"], seed=0)
     lr = fit_linear(X, perms, hops.targets, parts["train"])
     spread = float((hops.targets - hops.targets.mean()).abs().mean())

@@ -1,14 +1,15 @@
-"""Reading frames: multi-frame text dumps (gzip, triclinic, scaled coordinates, types or
-elements), frames that change atom count, and SRO of every frame of a file."""
+"""Frames for SRO (read by alloykit.structures): multi-frame text dumps (gzip, triclinic,
+scaled coordinates, types or elements), frames that change atom count, and SRO of every
+frame of a file."""
 import gzip
 
 import numpy as np
 import pytest
 from ase.build import bulk, make_supercell
 
-from alloykit.csro.io import read_frames
-from alloykit.csro.samples import random_solid_solution
+from alloykit.csro import sro_of_file
 from alloykit.csro.sro import compute_sro, sro_frames
+from alloykit.structures import read_frames, random_solid_solution
 
 
 def dump_text(atoms, step, types_of, scaled=False, tilt=False, shuffle=None, element=False):
@@ -66,14 +67,18 @@ def test_triclinic_dump_with_element_column(tmp_path):
     assert np.array_equal(compute_sro(got).counts, compute_sro(tri).counts)
 
 
-def test_dump_with_changing_atom_count_is_refused(tmp_path):
+def test_dump_with_changing_atom_count_gets_a_lattice_fit_per_frame(tmp_path):
     a = random_solid_solution("bcc", {"Fe": 0.8, "Cr": 0.2}, size=3, a=2.87, seed=1)
-    path = tmp_path / "bad.dump"
-    path.write_text(dump_text(a, 0, {"Fe": 1, "Cr": 2}) + dump_text(a[:-1], 10, {"Fe": 1, "Cr": 2}))
-    with pytest.raises(ValueError) as err:
-        list(read_frames(path, species=["Fe", "Cr"]))
-    msg = str(err.value)
-    assert "frame 2 (timestep 10) has 53 atoms but frame 1 has 54" in msg and "\n" not in msg
+    b = a.copy()
+    del b[7]                                        # a vacancy appears in the second frame
+    path = tmp_path / "vac.dump"
+    path.write_text(dump_text(a, 0, {"Fe": 1, "Cr": 2}) + dump_text(b, 10, {"Fe": 1, "Cr": 2}))
+    frames = list(read_frames(path, species=["Fe", "Cr"]))
+    assert [len(f) for f in frames] == [54, 53] and [f.info["frame"] for f in frames] == [0, 1]
+    results = sro_of_file(path, species=["Fe", "Cr"])
+    assert results[1].info["vacancies"] == 1
+    for r, want in zip(results, (a, b)):
+        assert np.array_equal(r.counts, compute_sro(want, species=["Fe", "Cr"]).counts)
 
 
 def test_dump_without_species_for_types_is_refused(tmp_path):
@@ -83,5 +88,5 @@ def test_dump_without_species_for_types_is_refused(tmp_path):
     with pytest.raises(ValueError, match="give the species"):
         list(read_frames(path))
     path.write_text(dump_text(a, 0, {"Fe": 1, "Cr": 2})[:-40])
-    with pytest.raises(ValueError, match="cut short|could not|wrong number"):
+    with pytest.raises(ValueError, match="truncated|bad ATOMS line"):
         list(read_frames(path, ["Fe", "Cr"]))

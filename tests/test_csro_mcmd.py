@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alloykit.csro.io import read_frames, write_lammps_data
+from alloykit.csro import fecr_default
 from alloykit.csro.mcmd import McmdSettings, lammps_seed, run_mcmd, write_pair_include
-from alloykit.csro.samples import fecr_default, random_solid_solution
 from alloykit.csro.sro import compute_sro
 from alloykit.lmp import Potential, wheel_potentials_dir
+from alloykit.structures import random_solid_solution, read_frames, write_lammps_data
 
 REPO = Path(__file__).resolve().parents[1]
 SETTINGS = dict(temperature=700.0, steps=600, record_every=100, checkpoint_every=200, dump_every=200,

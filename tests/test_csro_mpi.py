@@ -15,8 +15,7 @@ SCRIPT = r'''
 import json, sys
 import numpy as np
 from mpi4py import MPI
-from alloykit.csro.mcmd import run_mcmd
-from alloykit.csro.samples import fecr_default
+from alloykit.csro import fecr_default, run_mcmd
 
 comm = MPI.COMM_WORLD
 out = sys.argv[1]
@@ -85,8 +84,8 @@ def test_two_ranks_run_and_resume_exactly(tmp_path):
 @pytest.mark.mpi
 def test_cli_under_mpiexec(tmp_path):
     cli = [_mpiexec(), "-n", "2", sys.executable, "-m", "alloykit.cli", "mcmd", "--lattice", "bcc",
-           "--composition", "Fe=0.8,Cr=0.2", "--size", "6", "--a", "2.8665", "--steps", "200",
-           "--record-every", "100", "--swap-every", "20", "--out", str(tmp_path / "cli"), "--quiet"]
+           "--composition", "Fe=0.8,Cr=0.2", "--size", "6", "--a", "2.8665", "--potential", "FeCr",
+           "--steps", "200", "--record-every", "100", "--swap-every", "20", "--out", str(tmp_path / "cli"), "--quiet"]
     p = subprocess.run(cli, capture_output=True, text=True, timeout=300, env=_env())
     assert p.returncode == 0, p.stderr[-3000:]
     summary = json.loads((tmp_path / "cli" / "summary.json").read_text())

@@ -6,9 +6,8 @@ import pytest
 from ase import Atoms
 from ase.build import bulk, make_supercell
 
-from alloykit.csro.lattice import NotCrystalline, lattice_shells
-from alloykit.csro.samples import random_solid_solution
 from alloykit.csro.sro import compute_sro, distance_shells, random_sigma, sro_from_types
+from alloykit.structures import NotCrystalline, lattice_sites, random_solid_solution
 
 
 def oracle_counts(atoms, radii, species):
@@ -82,7 +81,7 @@ def test_counts_match_brute_force_on_skewed_supercells():
     at = make_supercell(prim, [[6, 2, 0], [0, 7, 2], [2, 0, 7]])
     rng = np.random.default_rng(0)
     at.set_chemical_symbols(rng.choice(["Fe", "Cr", "Ni"], len(at)).tolist())
-    sh = lattice_shells(at, 3)
+    sh = lattice_sites(at, 3)
     assert sh.structure == "bcc" and sh.a == pytest.approx(2.87)
     r = compute_sro(at, sh)
     assert np.array_equal(r.counts, oracle_counts(at, sh.radii, r.species))
@@ -103,7 +102,7 @@ def test_random_alloy_alpha_is_zero_within_derived_noise():
     z = (r.alpha - bias[None]) / r.sigma
     assert np.abs(z).max() < 4.5, z          # 27 values; P(any |z| > 4.5) ~ 2e-4
     # the derived sigma against the scatter over 400 random occupations of the same sites
-    sh = lattice_shells(atoms, 3)
+    sh = lattice_sites(atoms, 3)
     types = np.array([r.species.index(s) for s in atoms.get_chemical_symbols()])
     rng = np.random.default_rng(1)
     samples = np.array([sro_from_types(rng.permutation(types), r.species, sh).alpha for _ in range(400)])
@@ -138,7 +137,7 @@ def test_invariant_to_rotation_translation_and_atom_order():
         assert r.a == pytest.approx(ref.a, rel=1e-9)
 
 
-def test_lattice_shells_survive_thermal_noise_where_distances_overlap():
+def test_lattice_sites_survive_thermal_noise_where_distances_overlap():
     atoms = random_solid_solution("bcc", {"Fe": 0.7, "Cr": 0.3}, size=6, a=2.87, seed=3)
     ideal = compute_sro(atoms)
     hot = atoms.copy()
@@ -155,7 +154,7 @@ def test_vacancy_and_npt_like_strain():
     atoms = random_solid_solution("bcc", {"Fe": 0.8, "Cr": 0.2}, size=5, a=2.87, seed=8)
     del atoms[17]
     atoms.set_cell(atoms.cell.array * 1.013, scale_atoms=True)
-    sh = lattice_shells(atoms, 3)
+    sh = lattice_sites(atoms, 3)
     assert sh.vacancies == 1 and sh.a == pytest.approx(2.87 * 1.013)
     r = compute_sro(atoms, sh)
     assert np.array_equal(r.counts, oracle_counts(atoms, sh.radii, r.species))
@@ -165,15 +164,15 @@ def test_non_crystalline_and_unsupported_lattices_are_refused():
     rng = np.random.default_rng(0)
     gas = Atoms("Fe500", positions=rng.uniform(0, 18, (500, 3)), cell=[18, 18, 18], pbc=True)
     with pytest.raises(NotCrystalline) as err:
-        lattice_shells(gas)
+        lattice_sites(gas)
     assert str(err.value).startswith("structure:") and "\n" not in str(err.value)
     sc = bulk("Po", "sc", a=3.0).repeat(6)
     with pytest.raises(NotCrystalline, match="not BCC or FCC"):
-        lattice_shells(sc)
+        lattice_sites(sc)
     with pytest.raises(NotCrystalline, match="periodic"):
-        lattice_shells(Atoms("Fe2", positions=[[0, 0, 0], [1.4, 1.4, 1.4]], cell=[2.8] * 3, pbc=False))
+        lattice_sites(Atoms("Fe2", positions=[[0, 0, 0], [1.4, 1.4, 1.4]], cell=[2.8] * 3, pbc=False))
     with pytest.raises(NotCrystalline, match="not FCC"):
-        lattice_shells(b2(), structure="fcc")
+        lattice_sites(b2(), lattice="fcc")
 
 
 def test_random_sigma_formula_limits():
@@ -181,3 +180,29 @@ def test_random_sigma_formula_limits():
     s = random_sigma([0.5, 0.5], 1000, [8])
     assert s[0, 0, 1] == pytest.approx(np.sqrt(2 / 8000))
     assert s[0, 0, 0] == pytest.approx(np.sqrt(2) * 0.5 / 0.5 / np.sqrt(8000))
+
+
+def test_size_mismatched_meam_alloy_relaxed_and_hot():
+    """BCC Cr40Mo30V30 (~9 % Cr/Mo size mismatch) relaxed with the wheel's 2NN MEAM, and a
+    copy with 1,000 K-like displacements: every atom keeps its 8 first neighbours on the
+    lattice, and the lattice parameter is the cell's, where a distance cutoff miscounts."""
+    from alloykit.lmp import relax
+    from alloykit.structures import detect_lattice
+
+    start = random_solid_solution("bcc", "Cr40Mo30V30", 5, seed=1)
+    relaxed = relax(start, "MoCoNiVFeAlCr", box="iso", ftol=1e-4)
+    hot = relaxed.copy()
+    hot.positions += np.random.default_rng(2).normal(0.0, 0.12, hot.positions.shape)
+    off_site = np.linalg.norm(relaxed.positions - start.positions * relaxed.cell[0, 0] / start.cell[0, 0], axis=1)
+    assert off_site.max() > 0.1                         # relaxation really moved atoms off their sites
+    for atoms in (relaxed, hot):
+        sites = lattice_sites(atoms, 3)
+        assert sites.structure == "bcc" and sites.neighbours[0].shape == (250, 8)
+        assert (sites.neighbours[0] >= 0).all() and sites.vacancies == 0
+        a_cell = atoms.cell.lengths()[0] / 5
+        assert detect_lattice(atoms).a == pytest.approx(a_cell, rel=5e-3)
+    assert np.array_equal(compute_sro(hot).counts, compute_sro(relaxed).counts)
+    # the distance cutoff midway between shells 1 and 2 gives anything from ~4 to ~11
+    d = hot.get_all_distances(mic=True)
+    per_atom = (d < detect_lattice(hot).first_shell_cutoff()).sum(axis=1) - 1
+    assert per_atom.min() < 8 < per_atom.max()

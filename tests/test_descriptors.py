@@ -141,5 +141,5 @@ def test_bad_settings():
         ACE(["Fe"], nmax=(0,), lmax=(0,))
     with pytest.raises(ValueError, match="unknown element"):
         ACE(["Xx"])
-    with pytest.raises(ValueError, match="not among the descriptor's elements"):
+    with pytest.raises(ValueError, match="descriptor elements: element 'Cu' is not one of"):
         ACE(["Fe"]).compute(bulk("Cu", "fcc", a=3.6))

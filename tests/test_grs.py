@@ -12,6 +12,7 @@ from conftest import ROOT, VENV_BIN, run
 from alloykit.grs import (GRSPotential, Moves, Target, anneal, build_target, check_cutoff, exact_counts,
                           generate, hnf_matrices, lattice_candidate, random_dense_cell)
 from alloykit.lmp import LammpsCalculator, Potential, relax
+from alloykit.structures import CompositionRounded
 
 SMALL = dict(nmax=(4, 2, 1), lmax=(0, 2, 1))
 
@@ -137,8 +138,11 @@ def test_candidates_and_bad_input(target):
     assert abs(c.get_volume() - 12 * bulk("Fe", "bcc", a=2.86).get_volume()) < 1e-9
     d = random_dense_cell(20, {"Ta": 1.0}, 0.05, 2.3, seed=1)
     assert neighbor_list("d", d, 2.3).size == 0 and abs(len(d) / d.get_volume() - 0.05) < 1e-9
-    with pytest.raises(ValueError, match="impossible with 10 atoms"):
+    with pytest.raises(ValueError, match="V at fraction 0.05 gives no atom in 10 sites"):
         exact_counts({"Fe": 0.8, "Cr": 0.15, "V": 0.05}, 10)
+    # a composition N atoms cannot hold exactly is rounded (largest remainder), with a note
+    with pytest.warns(CompositionRounded, match="Fe 8.01 -> 8, Cr 6.02 -> 6, Mo 5.97 -> 6"):
+        assert exact_counts({"Fe": 0.4005, "Cr": 0.301, "Mo": 0.2985}, 20) == {"Fe": 8, "Cr": 6, "Mo": 6}
     with pytest.raises(ValueError, match="not in the target"):
         generate(target, 16, composition={"Fe": 0.5, "Ni": 0.5})
     with pytest.raises(ValueError, match="the target has \\['Cr'\\]"):
@@ -204,7 +208,39 @@ def test_grs_command(tmp_path):
     assert summary["formula"] == "Au2Cu6" and summary["loss"] < 1e-10
     for f in ("grs.extxyz", "grs.data", "POSCAR", "moments.png", "history.json", "target.json"):
         assert (tmp_path / "out" / f).stat().st_size > 0
-    r = run(base + ["--natoms", "8", "--composition", "Au=0.3,Cu=0.7", "--allow-images"])
-    assert r.returncode == 2 and "impossible with 8 atoms" in r.stderr and r.stderr.strip().count("\n") == 0
+    r = run(base + ["--natoms", "8", "--composition", "Au=0.05,Cu=0.95", "--allow-images"])
+    assert r.returncode == 2 and "Au at fraction 0.05 gives no atom in 8 sites" in r.stderr
+    assert r.stderr.strip().count("\n") == 0 and r.stderr.startswith("alloykit grs: ")
     r = run(base + ["--natoms", "8"])
     assert r.returncode == 2 and "larger than half the cell" in r.stderr
+
+
+def test_grs_reads_typed_lammps_files_only_with_species(tmp_path):
+    """A dump or data file with atom types only: --species names them (type 1 = first);
+    without it the command refuses in one line instead of reading types as H and He."""
+    from alloykit.structures import write_lammps_data, write_lammps_dump
+
+    cell = random_fecr(2, seed=3)
+    write_lammps_dump([cell], tmp_path / "t.dump", species=["Fe", "Cr"])
+    text = (tmp_path / "t.dump").read_text().replace("id type element x y z", "id type x y z")
+    (tmp_path / "t.dump").write_text("\n".join(" ".join(w for k, w in enumerate(ln.split()) if k != 2)
+                                               if ln and ln[0].isdigit() and len(ln.split()) == 6 else ln
+                                               for ln in text.splitlines()) + "\n")
+    write_lammps_data(cell, tmp_path / "t.data", species=["Fe", "Cr"])
+    text = (tmp_path / "t.data").read_text()
+    (tmp_path / "t.data").write_text(text[:text.index("Masses")] + text[text.index("Atoms"):])
+    for name in ("t.dump", "t.data"):
+        base = [str(VENV_BIN / "alloykit"), "grs", "--target", str(tmp_path / name), "--natoms", "4",
+                "--parent", "bcc:2.86", "--rcut", "4.2", "--nmax", "4,2,1", "--lmax", "0,2,1", "--steps", "5",
+                "--allow-images", "--quiet", "--out", str(tmp_path / f"out_{name}")]
+        r = run(base)
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        assert r.stderr.startswith(f"alloykit grs: {tmp_path / name}") and "--species" in r.stderr
+        assert r.stderr.strip().count("\n") == 0
+        r = run(base + ["--species", "Fe", "Cr"])
+        assert r.returncode == 0, r.stderr[-1500:]
+        target = json.loads((tmp_path / f"out_{name}" / "target.json").read_text())
+        assert target["descriptor"]["elements"] == ["Cr", "Fe"]
+        summary = json.loads((tmp_path / f"out_{name}" / "summary.json").read_text())
+        # 3 Cr in 16 atoms is 0.75 of an atom in 4: rounded to one, with a note
+        assert summary["formula"] == "CrFe3" and "note: composition rounded" in r.stderr

@@ -90,12 +90,12 @@ def test_cli_energies_on_user_data(tmp_path, capsys):
     data = tmp_path / "dft.extxyz"
     ase.io.write(data, cells, format="extxyz")
     out = tmp_path / "out"
-    assert main(["mpdm", "energies", "--data", str(data), "--method", "lstsq", "--out", str(out)]) == 0
+    assert main(["mpdm", "energies", "--structure", str(data), "--method", "lstsq", "--out", str(out)]) == 0
     report = json.loads((out / "mpdm_energies.json").read_text())
     assert report["cells_used"] == 80
     assert report["fits"]["lstsq"]["test_meV_per_atom"]["max"] < 1e-6
     assert (out / "mpdm_energies.png").stat().st_size > 0
     cells[3].calc = None
     ase.io.write(data, cells, format="extxyz")
-    assert main(["mpdm", "energies", "--data", str(data), "--out", str(out)]) == 2
+    assert main(["mpdm", "energies", "--structure", str(data), "--out", str(out)]) == 2
     assert f"{data} frame 3: no energy" in capsys.readouterr().err

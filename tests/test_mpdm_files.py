@@ -8,7 +8,7 @@ from ase.build import bulk
 
 from alloykit.cli import main
 from alloykit.mpdm.count import FrameCount, count_atoms, count_files
-from alloykit.mpdm.readers import FrameError, read_frames
+from alloykit.structures import FrameError, read_frames, write_lammps_data, write_lammps_dump
 
 FECR = ["Fe", "Cr"]
 
@@ -121,7 +121,7 @@ def test_dump_written_by_lammps_triclinic(tmp_path):
     with lmp:
         lmp.command(f"write_dump all custom {path} id type x y z modify sort id")
     assert species == FECR
-    (item,) = [x for _, x in read_frames(path)]
+    (item,) = list(read_frames(path, FECR))
     assert not np.allclose(item.cell.array[1:, :2], 0)        # a triclinic box came back
     ref = count_atoms(atoms, "bcc", FECR)
     fc = count_atoms(item, "bcc", FECR)
@@ -160,7 +160,7 @@ def test_cli_count_table_theory(tmp_path, capsys):
     dump = tmp_path / "a.dump"
     dump.write_text(dump_frame(frames[0], 0) + dump_frame(frames[1], 10, ("id", "x", "y", "z")))
     out = tmp_path / "out"
-    assert main(["mpdm", "count", str(dump), "--species", "Fe,Cr", "--out", str(out)]) == 1
+    assert main(["mpdm", "count", str(dump), "--species", "Fe", "Cr", "--out", str(out)]) == 1
     report = json.loads((out / "mpdm_count.json").read_text())
     assert len(report["frames"]) == 1 and len(report["errors"]) == 1
     assert "frame 1 (timestep 10)" in report["errors"][0]
@@ -182,3 +182,111 @@ def test_cli_count_table_theory(tmp_path, capsys):
     assert sum(theory["fractions"]) == pytest.approx(1.0, abs=1e-14)
     assert main(["mpdm", "theory", "--composition", "1.0", "--out", str(out)]) == 2
     assert "strictly between 0 and 1" in capsys.readouterr().err
+
+
+def typed_data_file(atoms, path, masses=False):
+    """A LAMMPS data file with types 1 = Fe, 2 = Cr; without Masses unless ``masses``."""
+    write_lammps_data(atoms, path, species=FECR)
+    if not masses:
+        text = path.read_text()
+        path.write_text(text[:text.index("Masses")] + text[text.index("Atoms"):])
+    return path
+
+
+def test_typed_files_need_species_in_cli(tmp_path, capsys):
+    """Typed dumps and data files: --species names the types (type 1 = the first); without
+    it (and without Masses) a one-line error and exit 2, never 'X' or types as names."""
+    import subprocess
+    import sys
+
+    atoms = random_bcc(4, 0.3, 21)
+    ref = count_atoms(atoms, "bcc", FECR)
+    c_cr = float(np.mean(np.array(atoms.get_chemical_symbols()) == "Cr"))
+    dump = tmp_path / "typed.dump"
+    dump.write_text(dump_frame(atoms, 0) + dump_frame(atoms, 50))          # id type x y z
+    data = typed_data_file(atoms, tmp_path / "typed.data")
+    for path in (dump, data):
+        out = tmp_path / f"out_{path.suffix[1:]}"
+        assert main(["mpdm", "count", str(path), "--species", "Fe", "Cr", "--out", str(out)]) == 0
+        report = json.loads((out / "mpdm_count.json").read_text())
+        for frame in report["frames"]:
+            assert frame["species"] == FECR and frame["counts"] == ref.counts.tolist()
+            assert frame["composition"] == pytest.approx({"Fe": 1 - c_cr, "Cr": c_cr})
+        # the other order names the types the other way round: Cr becomes the majority
+        assert main(["mpdm", "count", str(path), "--species", "Cr", "Fe", "--out", str(out)]) == 0
+        swapped = json.loads((out / "mpdm_count.json").read_text())["frames"][0]["composition"]
+        assert swapped == pytest.approx({"Cr": 1 - c_cr, "Fe": c_cr})
+        capsys.readouterr()
+        assert main(["mpdm", "count", str(path), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("alloykit mpdm count: ") and err.count("\n") == 1 and f"{path}" in err
+        assert "give the species of each type (e.g. --species Fe Cr)" in err
+    # the installed command: exit 2, one line, no traceback
+    alloykit = [sys.executable, "-c", "import sys; from alloykit.cli import main; sys.exit(main())"]
+    run = subprocess.run(alloykit + ["mpdm", "count", str(data), "--out", str(tmp_path / "o")],
+                         capture_output=True, text=True)
+    assert run.returncode == 2 and "Traceback" not in run.stderr and run.stderr.count("\n") == 1
+    assert "no Masses" in run.stderr
+    # Masses name the elements when --species is not given
+    with_masses = typed_data_file(atoms, tmp_path / "masses.data", masses=True)
+    (fc,) = list(count_files([with_masses], "bcc"))
+    assert sorted(fc.species) == sorted(FECR)
+    assert fc.composition[fc.species.index("Cr")] == pytest.approx(c_cr)
+
+
+def test_type_beyond_species_and_frames_from_zero(tmp_path):
+    atoms = random_bcc(3, 0.3, 22)
+    lines = dump_frame(atoms, 7).splitlines()
+    k = lines.index("ITEM: ATOMS id type x y z") + 1
+    lines[k] = " ".join(["1", "3"] + lines[k].split()[2:])
+    path = tmp_path / "three.dump"
+    path.write_text(dump_frame(atoms, 0) + "\n".join(lines) + "\n")
+    good, bad = list(count_files([path], "bcc", FECR))
+    assert good.label == f"{path} frame 0 (timestep 0)"
+    assert isinstance(bad, FrameError)
+    assert str(bad).startswith(f"{path} frame 1 (timestep 7): atom types run from 1 to 3, but 2 species")
+
+
+@pytest.mark.parametrize("name", ["rt.lammpstrj", "rt.dump.gz"])
+def test_round_trip_through_a_dump(tmp_path, name):
+    """A structure written with structures.write_lammps_dump and counted equals counting the
+    Atoms themselves (also triclinic; with or without --species: the dump has elements)."""
+    frames = [random_bcc(4, 0.25, 30), lammps_form(random_bcc(4, 0.5, 31), (1, 0, -1))]
+    path = tmp_path / name
+    write_lammps_dump(frames, path, species=FECR)
+    for species in (FECR, None):
+        counted = list(count_files([path], "bcc", species))
+        assert [fc.label for fc in counted] == [f"{path} frame {i} (timestep {i})" for i in range(2)]
+        for fc, atoms in zip(counted, frames):
+            ref = count_atoms(atoms, "bcc", FECR)
+            assert sorted(fc.species) == sorted(FECR)
+            order = [fc.species.index(s) for s in FECR]
+            assert np.allclose(fc.composition[order], ref.composition)
+            if fc.species == FECR:
+                assert np.array_equal(fc.types, ref.types) and np.array_equal(fc.counts, ref.counts)
+
+
+def test_cli_vocabulary_and_composition_forms(tmp_path, capsys):
+    out = tmp_path / "out"
+
+    def theory(*argv):
+        assert main(["mpdm", "theory", *argv, "--out", str(out), "--quiet"]) == 0
+        return json.loads((out / "mpdm_theory.json").read_text())
+
+    pairs = theory("--composition", "Fe=0.8,Cr=0.2")
+    assert theory("--composition", "Fe80Cr20")["fractions"] == pytest.approx(pairs["fractions"])
+    bare = theory("--composition", "0.2", "--species", "Fe", "Cr")      # c_B of the paper, named
+    assert bare["composition"] == pytest.approx({"Fe": 0.8, "Cr": 0.2})
+    assert bare["fractions"] == pytest.approx(pairs["fractions"])
+    assert theory("--composition", "0.2")["species"] == ["A", "B"]
+    assert "wrote" not in capsys.readouterr().err                       # --quiet
+    for argv, message in [
+            (["theory", "--composition", "0.5,0.3", "--species", "Cu", "Ni", "Co"], "2 fractions for --species"),
+            (["theory", "--composition", "Fe=0.8,Cr=0.2", "--species", "Fe", "Ni"], "are not --species Fe Ni"),
+            (["theory", "--composition", "Fe=0.8,Xx=0.2"], "'Xx' is not an element symbol"),
+            (["table", "--lattice", "fcc", "--species", "A", "B", "C", "D", "E"], "5**12 shell colourings"),
+            (["energies", "--cells", "8"], "--potential: name the potential"),
+            (["count", str(tmp_path / "none.dump"), "--species", "Fe,Cr"], "'Fe,Cr' is not an element symbol")]:
+        assert main(["mpdm", *argv, "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"alloykit mpdm {argv[0]}: ") and message in err and err.count("\n") == 1

@@ -10,7 +10,9 @@ from ase.build import bulk
 from conftest import VENV_BIN, run
 from test_neb_scripts import FE_MM_BARRIER, hand_hop
 
-from alloykit.neb import NebSettings, detect_lattice, first_neighbours, vacancy_hops
+from alloykit.errors import InputError
+from alloykit.neb import NebSettings, hop_neighbours, vacancy_hops
+from alloykit.structures import detect_lattice, lattice_sites
 
 
 def fe(n=4):
@@ -27,8 +29,7 @@ def _mpi_hops(out):
     if MPI.COMM_WORLD.Get_rank() == 0:
         clean = lambda v: v.tolist() if isinstance(v, np.ndarray) else v
         with open(out, "w") as f:
-            json.dump({"vacancy": {k: clean(v) for k, v in vac.items()},
-                       "records": [{k: clean(v) for k, v in r.items()} for r in recs]}, f)
+            json.dump({"vacancy": {k: clean(v) for k, v in vac.items()}, "records": [r.to_dict() for r in recs]}, f)
 
 
 @pytest.mark.mpi
@@ -66,8 +67,7 @@ def fecr_environment():
     of both hops (second neighbours of the vacancy, first neighbours of both movers)."""
     atoms = fe(4)
     a = 2.855
-    lat = detect_lattice(atoms)
-    neigh = {tuple(np.round(v / a * 2).astype(int)): j for j, v in first_neighbours(atoms, 0, lat)}
+    neigh = {tuple(np.round(v / a * 2).astype(int)): j for j, v in hop_neighbours(atoms, lattice_sites(atoms, 1), 0)}
     cr_hopper = neigh[(1, 1, 1)]
     sym = np.array(atoms.get_chemical_symbols())
     sym[cr_hopper] = "Cr"
@@ -82,31 +82,32 @@ def fecr_environment():
 def test_fecr_hand_made_environments_match_hand_run_scripts(tmp_path):
     atoms, cr_hop, fe_hop = fecr_environment()
     _, recs = vacancy_hops(atoms, 0, NebSettings(potential="FeCr", replicas=5), neighbors=[cr_hop, fe_hop])
-    got = {r["neighbor_site"]: r for r in recs}
-    assert got[cr_hop]["moving_species"] == "Cr" and got[fe_hop]["moving_species"] == "Fe"
+    got = {r.neighbor_site: r for r in recs}
+    assert got[cr_hop].moving_species == "Cr" and got[fe_hop].moving_species == "Fe"
     for j in (cr_hop, fe_hop):
         d = tmp_path / f"hop{j}"
         d.mkdir()
         hand = hand_hop(d, atoms, 0, j, "FeCr", ["Fe", "Cr"], 5)
         r = got[j]
-        assert r["converged"] and r["flag"] == "", r["flag"]
-        assert r["energy_initial"] == pytest.approx(hand["e_initial"], abs=1e-6)
-        assert r["energy_final"] == pytest.approx(hand["e_final"], abs=1e-6)
-        assert r["barrier_forward"] == pytest.approx(hand["ebf"], abs=1e-4)      # log has 8 digits
-        assert r["barrier_backward"] == pytest.approx(hand["ebr"], abs=1e-4)
+        assert r.converged and r.flag == "", r.flag
+        assert r.energy_initial == pytest.approx(hand["e_initial"], abs=1e-6)
+        assert r.energy_final == pytest.approx(hand["e_final"], abs=1e-6)
+        assert r.barrier_forward == pytest.approx(hand["ebf"], abs=1e-4)      # log has 8 digits
+        assert r.barrier_backward == pytest.approx(hand["ebr"], abs=1e-4)
+        assert r.lattice == "bcc" and r.lattice_parameter == pytest.approx(2.855, abs=1e-9)
     # the two environments differ, and so do their barriers
-    assert abs(got[cr_hop]["barrier_forward"] - got[fe_hop]["barrier_forward"]) > 0.01
+    assert abs(got[cr_hop].barrier_forward - got[fe_hop].barrier_forward) > 0.01
 
 
 @pytest.mark.mpi
 def test_unconverged_and_double_hump_are_flagged():
     _, recs = vacancy_hops(fe(), 0, NebSettings(potential="Fe_mm", replicas=3, n1=5, n2=5), neighbors=[1])
-    assert not recs[0]["converged"] and "unconverged" in recs[0]["flag"]
+    assert not recs[0].converged and "unconverged" in recs[0].flag
     # 5 replicas on Fe_mm's double hump: the climbing image converges onto the split vacancy
     _, recs = vacancy_hops(fe(), 0, NebSettings(potential="Fe_mm", replicas=5), neighbors=[1])
     r = recs[0]
-    assert r["converged"] and "climber_at_minimum" in r["flag"]
-    assert r["barrier_forward"] < FE_MM_BARRIER - 0.05            # the wrong number it would have given
+    assert r.converged and "climber_at_minimum" in r.flag
+    assert r.barrier_forward < FE_MM_BARRIER - 0.05            # the wrong number it would have given
 
 
 def test_lammps_failure_is_a_flagged_record_not_a_barrier(tmp_path):
@@ -117,37 +118,42 @@ def test_lammps_failure_is_a_flagged_record_not_a_barrier(tmp_path):
     pot = Potential.custom("eam/alloy", "* * {file:0} {elements}", ["Fe"], [bogus])
     _, recs = vacancy_hops(fe(3), 0, NebSettings(potential=pot, replicas=3), neighbors=[1])
     r = recs[0]
-    assert not r["converged"] and "lammps_error" in r["flag"] and r["error"].startswith("initial state:")
-    assert np.isnan(r["barrier_forward"]) and len(r["env_species"]) == 0
+    assert not r.converged and "lammps_error" in r.flag and r.extra["error"].startswith("initial state:")
+    assert np.isnan(r.barrier_forward) and len(r.env_species) == 0 and not r.usable
 
 
 def test_lattices_and_neighbour_shells():
     cu = bulk("Cu", "fcc", a=3.6, cubic=True).repeat(3)
-    lat = detect_lattice(cu)
-    assert lat.name == "fcc" and len(first_neighbours(cu, 7, lat)) == 12
-    assert detect_lattice(fe(3)).name == "bcc"
+    assert detect_lattice(cu).name == "fcc" and len(hop_neighbours(cu, lattice_sites(cu, 1), 7)) == 12
+    assert detect_lattice(fe(3)).name == "bcc" and len(hop_neighbours(fe(3), lattice_sites(fe(3), 1), 7)) == 8
 
 
 @pytest.mark.parametrize("atoms, site, settings, message", [
     (Atoms("Fe54", positions=np.random.default_rng(0).random((54, 3)) * 8, cell=[8] * 3, pbc=True), 0, {},
-     "not a BCC or FCC lattice"),
-    (bulk("Fe", "hcp", a=2.48, c=4.05).repeat((4, 4, 3)), 0, {}, "not a BCC or FCC lattice"),
+     "not crystalline"),
+    (bulk("Fe", "hcp", a=2.48, c=4.05).repeat((4, 4, 3)), 0, {}, "the lattice is not BCC or FCC"),
     (bulk("Fe", "bcc", a=2.855, cubic=True), 0, {}, "too small"),
     (fe(3), 54, {}, "site: 54 out of range 0..53"),
     (fe(3), 0, {"potential": "Ta06A"}, "element(s) Fe not supported"),
     (fe(3), 0, {"replicas": 2}, "replicas: 2; need at least 3"),
+    (fe(3), 0, {"potential": "nope"}, "potential: unknown name 'nope'"),
 ])
 def test_bad_input_is_one_line(atoms, site, settings, message):
-    with pytest.raises(ValueError) as e:
+    with pytest.raises(InputError) as e:
         vacancy_hops(atoms, site, NebSettings(**{"potential": "Fe_mm", **settings}))
     assert message in str(e.value) and "\n" not in str(e.value)
 
 
 def test_cli_bad_input_one_line(tmp_path):
-    for args, message in ((["--sites", "1,2,999", "--size", "3"], "site: 999"),
+    for args, message in ((["--sites", "1,2,999", "--size", "3", "--potential", "FeCr"], "site: 999"),
                          (["--potential", "Fe_mm"], "element(s) Cr not supported")):
         r = run(["alloykit", "neb", "run", str(tmp_path / "x.sqlite"), *args])
-        assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        # one line of error (a 54-site Fe-20Cr sample also gets a note on the rounded composition)
+        lines = [line for line in r.stderr.strip().splitlines() if ": note: " not in line]
+        assert r.returncode == 2 and message in r.stderr and len(lines) == 1, r.stderr
+        assert lines[0].startswith("alloykit neb run: ") and "Traceback" not in r.stderr
+    r = run(["alloykit", "neb", "run", str(tmp_path / "x.sqlite")])
+    assert r.returncode == 2 and "--potential" in r.stderr          # no silent default for the physics
     assert not (tmp_path / "x.sqlite").exists()
 
 

@@ -18,7 +18,7 @@ def test_composition_grid_over_a_ternary_simplex():
                                            {"Fe": .25, "Cr": .25, "Ni": .5}))
     with pytest.raises(ValueError, match="step: 0.3"):
         composition_grid(["Fe", "Cr"], 0.3)
-    with pytest.raises(ValueError, match="unknown element 'Xx'"):
+    with pytest.raises(ValueError, match="'Xx' is not an element symbol"):
         composition_grid(["Fe", "Xx"], 0.5)
 
 

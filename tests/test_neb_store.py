@@ -15,6 +15,7 @@ from conftest import VENV_BIN, run, run_env
 
 from alloykit.neb import open_dataset
 from alloykit.neb.farm import RunLock
+from alloykit.structures import HopRecord
 
 # the store is under test, not the physics: a looser NEB tolerance keeps the runs short
 OPTIONS = ["--composition", "Fe=0.8,Cr=0.2", "--size", "3", "--sites", "2", "--replicas", "3", "--seed", "7",
@@ -60,8 +61,7 @@ def check_whole(path):
 
 def comparable(path):
     with open_dataset(path) as ds:
-        return [{k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in r.items()}
-                for r in ds.records(converged_only=False)]
+        return [r.to_dict() for r in ds.records(converged_only=False)]
 
 
 @pytest.mark.mpi
@@ -97,14 +97,16 @@ def test_sqlite_commits_are_atomic_under_sigkill(tmp_path):
     writer = f"""
 import numpy as np
 from alloykit.neb import store
+from alloykit.structures import HopRecord
 con = store.connect({str(path)!r})
 k = 0
 while True:
     vac = {{"sample_id": "s", "vacancy_site": k, "energy_initial": -1.0, "unstable": False, "lattice": "bcc",
            "positions": np.random.rand(3000, 3), "species": ["Fe"] * 3000, "indices": list(range(3000))}}
-    recs = [{{"sample_id": "s", "vacancy_site": k, "neighbor_site": j, "moving_species": "Fe", "barrier_forward": 0.6,
-             "barrier_backward": 0.6, "energy_initial": -1.0, "energy_final": -1.0, "converged": True, "flag": "",
-             "mep_energies": list(np.random.rand(11))}} for j in range(8)]
+    recs = [HopRecord(sample_id="s", vacancy_site=k, neighbor_site=j, moving_species="Fe", hop_vector=np.ones(3),
+                      env_positions=np.zeros((0, 3)), env_species=[], env_cutoff=8.0, barrier_forward=0.6,
+                      barrier_backward=0.6, energy_initial=-1.0, energy_final=-1.0, converged=True, flag="",
+                      extra={{"mep_energies": list(np.random.rand(11))}}) for j in range(8)]
     store.write_vacancy(con, vac, recs)
     k += 1
 """
@@ -122,23 +124,32 @@ def test_dataset_reading(reference, tmp_path):
     with open_dataset(reference) as ds:
         assert len(ds) == 16 and ds.species == ["Cr", "Fe"]
         recs = list(ds.records())
-        assert len(recs) == ds.count() > 0 and all(r["converged"] and r["flag"] == "" for r in recs)
+        assert len(recs) == ds.count() > 0 and all(r.converged and r.flag == "" and r.usable for r in recs)
         r = recs[0]
-        assert isinstance(r["sample_id"], str) and r["composition"] == {"Cr": 0.2037037037037037, "Fe": 0.7962962962962963}
-        assert r["env_positions"].shape == (len(r["env_species"]), 3) and r["env_cutoff"] == 8.0
-        assert r["hop_vector"].shape == (3,) and r["moving_species"] in ("Fe", "Cr")
-        assert r["barrier_forward"] > 0 and len(r["mep_energies"]) == 3
+        assert isinstance(r, HopRecord)
+        assert isinstance(r.sample_id, str) and r.composition == {"Cr": 0.2037037037037037, "Fe": 0.7962962962962963}
+        assert r.env_positions.shape == (len(r.env_species), 3) and r.env_cutoff == 8.0
+        assert r.hop_vector.shape == (3,) and r.moving_species in ("Fe", "Cr")
+        assert r.barrier_forward > 0 and len(r.extra["mep_energies"]) == 3
+        # the unrelaxed sample's lattice (3 x 3 x 3 cubes, Vegard's a), not the relaxed one's
+        a = ds.sample(r.sample_id).cell.lengths()[0] / 3
+        assert all(q.lattice == "bcc" and q.lattice_parameter == pytest.approx(a, rel=1e-12) for q in recs)
         arr = ds.arrays()
         assert arr["barrier_forward"].shape == (len(recs),) and arr["hop_vector"].shape == (len(recs), 3)
         atoms = ds.to_ase()[0]
-        assert len(atoms) == len(r["env_species"]) and atoms.info["barrier_forward"] == r["barrier_forward"]
-        assert len(ds.sample(r["sample_id"])) == 54
+        assert len(atoms) == len(r.env_species) and atoms.info["barrier_forward"] == r.barrier_forward
+        assert len(ds.sample(r.sample_id)) == 54
         n_all = len(list(ds.records(converged_only=False)))
     out = tmp_path / "all.jsonl"
     r = run(["alloykit", "neb", "export", str(reference), "-o", str(out), "--all"])
     assert r.returncode == 0, r.stderr
     lines = out.read_text().splitlines()
     assert len(lines) == n_all and "env_positions" in json.loads(lines[0])
+    # a line is HopRecord.to_dict(): it reads back as the same record
+    with open_dataset(reference) as ds:
+        first = next(ds.records(converged_only=False))
+    back = HopRecord.from_dict(json.loads(lines[0]))
+    assert back.to_dict() == first.to_dict() and back.lattice == "bcc"
     r = run(["alloykit", "neb", "export", str(reference), "-o", str(tmp_path / "ok.csv")])
     assert r.returncode == 0 and len((tmp_path / "ok.csv").read_text().splitlines()) == len(recs) + 1
     r = run(["alloykit", "neb", "spectrum", str(reference), "-o", str(tmp_path / "s.png")])
@@ -160,3 +171,32 @@ def test_one_run_per_dataset_and_plan_is_checked(reference, tmp_path):
     assert r.returncode == 2 and "different plan" in r.stderr and "plan.settings.spring" in r.stderr, r.stderr
     r = run(["alloykit", "neb", "status", str(tmp_path / "none.sqlite")])
     assert r.returncode == 2 and "no such dataset" in r.stderr
+
+
+def test_dataset_written_before_lattice_parameter_still_reads(tmp_path):
+    """A hop row as the first format wrote it (no lattice_parameter): a HopRecord with NaN
+    there (consumers fill it from the environment), the rest as before."""
+    from ase.build import bulk
+
+    from alloykit.neb import store
+
+    path = tmp_path / "old.sqlite"
+    store.create(path, {"settings": {"env_cutoff": 5.0}}, [("s", bulk("Fe", "bcc", a=2.855, cubic=True).repeat(2))],
+                 [("s", 0)])
+    con = store.connect(path)
+    con.execute("INSERT INTO vacancies VALUES(?,?,?,?,?,?,?,?)",
+                ("s", 0, -60.0, 0, "bcc", np.full((1, 3), 1.4).tobytes(), json.dumps(["Fe"]), json.dumps([1])))
+    data = {"mep_energies": [0.0, 0.62, None], "mep_coords": [0, 0.5, 1], "hop_vector": [1.4, 1.4, 1.4],
+            "env_moving_index": 0, "neb_steps": 40, "max_force": None, "path_length": 2.5, "climbing_replica": 1,
+            "replicas": 3, "lattice": "bcc", "potential": "Fe_mm", "error": ""}
+    con.execute("INSERT INTO hops VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+                ("s", 0, 1, "Fe", 0.62, 0.62, -60.0, -60.0, 1, "", json.dumps(data)))
+    con.close()
+    with open_dataset(path) as ds:
+        (r,) = list(ds.records())
+        ds.export(tmp_path / "old.jsonl")
+    assert isinstance(r, HopRecord) and r.usable and r.lattice == "bcc" and np.isnan(r.lattice_parameter)
+    assert r.hop_vector.tolist() == [1.4, 1.4, 1.4] and r.env_species == ["Fe"] and r.env_cutoff == 5.0
+    assert r.extra["env_indices"] == [1] and np.isnan(r.extra["mep_energies"][2]) and np.isnan(r.extra["max_force"])
+    back = HopRecord.from_dict(json.loads((tmp_path / "old.jsonl").read_text()))
+    assert np.isnan(back.lattice_parameter) and back.barrier_forward == 0.62 and back.extra["potential"] == "Fe_mm"

@@ -5,13 +5,15 @@ no LAMMPS is needed.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 
-from alloykit.csro.samples import random_solid_solution
 from alloykit.sdm import (HopSet, describe_lattice, hop_records, hop_rotation, lattice_symmetries, peak_shells,
                           sdm_batch, sdm_reference, sdm_spec, sites_within)
+from alloykit.structures import random_solid_solution
 
 A_FE = 2.8665
 
@@ -49,11 +51,31 @@ def test_hop_records_of_bcc(records):
     assert len(records) == 3 * 8
     d1 = A_FE * np.sqrt(3) / 2
     for rec in records:
-        assert abs(np.linalg.norm(rec["hop_vector"]) - d1) < 1e-9
-        k = np.argmin(np.linalg.norm(rec["env_positions"] - rec["hop_vector"], axis=1))
-        assert np.linalg.norm(rec["env_positions"][k] - rec["hop_vector"]) < 1e-9
-        assert rec["env_species"][k] == rec["moving_species"]
+        assert abs(np.linalg.norm(rec.hop_vector) - d1) < 1e-9
+        k = np.argmin(np.linalg.norm(rec.env_positions - rec.hop_vector, axis=1))
+        assert np.linalg.norm(rec.env_positions[k] - rec.hop_vector) < 1e-9
+        assert rec.env_species[k] == rec.moving_species
+        assert (rec.lattice, rec.lattice_parameter) == ("bcc", pytest.approx(A_FE, abs=1e-9))
     assert describe_lattice(records) == ("bcc", pytest.approx(A_FE, abs=1e-6))
+
+
+def test_hop_records_follow_the_lattice():
+    """Neighbours from the lattice's connectivity: a site next to an existing vacancy has 7
+    hops (none into the empty site), FCC sites have 12; a structure that is not a crystal
+    is refused with a one-line InputError."""
+    from alloykit.errors import InputError
+
+    atoms = random_solid_solution("bcc", {"Fe": 0.6, "Cr": 0.4}, size=(4, 4, 4), a=A_FE, seed=3)
+    full = {r.neighbor_site for r in hop_records(atoms, [0])}
+    del atoms[list(full)[0]]
+    recs = list(hop_records(atoms, [0]))
+    assert len(recs) == 7 and len(full) == 8
+    fcc = random_solid_solution("fcc", {"Ni": 0.5, "Cu": 0.5}, size=(3, 3, 3), a=3.6, seed=0)
+    assert [r.lattice for r in hop_records(fcc, [4])] == ["fcc"] * 12
+    gas = fcc.copy()
+    gas.positions = np.random.default_rng(0).uniform(0, 10.8, (len(gas), 3))
+    with pytest.raises(InputError, match="not"):
+        list(hop_records(gas, [0]))
 
 
 @pytest.mark.parametrize("method, tol", [("window", 1e-3), ("dense", 1e-5)])
@@ -77,10 +99,10 @@ def test_pipeline_matches_reference_from_raw_frame(records):
     spec = small_spec()
     sdms = hopset(records[:4], spec).sdms().double().numpy()
     for rec, got in zip(records[:4], sdms):
-        pos, hop = np.asarray(rec["env_positions"]), np.asarray(rec["hop_vector"])
+        pos, hop = rec.env_positions, rec.hop_vector
         x = hop / np.linalg.norm(hop)
         r = np.linalg.norm(pos, axis=1)
-        w = np.array([spec.species.index(s) + 1.0 for s in rec["env_species"]])
+        w = np.array([spec.species.index(s) + 1.0 for s in rec.env_species])
         dipole = (w[r < spec.r_c, None] * pos[r < spec.r_c]).sum(0)
         first = pos[(r < 1.077 * np.linalg.norm(hop)) & (np.linalg.norm(pos - hop, axis=1) > 0.1)]
         tied = first[first @ x > (first @ x).max() - 0.01]
@@ -88,15 +110,15 @@ def test_pipeline_matches_reference_from_raw_frame(records):
         y = ref_atom - (ref_atom @ x) * x
         y /= np.linalg.norm(y)
         frame = np.stack([x, y, np.cross(x, y)])
-        ref = sdm_reference(pos @ frame.T, rec["env_species"], spec)
+        ref = sdm_reference(pos @ frame.T, rec.env_species, spec)
         assert np.abs(got - ref).max() < 1e-3 * ref.max()
 
 
 def test_permutation_of_atoms_changes_nothing(records):
     spec = small_spec()
     rec = records[5]
-    perm = np.random.default_rng(1).permutation(len(rec["env_species"]))
-    shuffled = dict(rec, env_positions=rec["env_positions"][perm], env_species=[rec["env_species"][k] for k in perm])
+    perm = np.random.default_rng(1).permutation(len(rec.env_species))
+    shuffled = replace(rec, env_positions=rec.env_positions[perm], env_species=[rec.env_species[k] for k in perm])
     a, b = hopset([rec, shuffled], spec).sdms()
     assert torch.allclose(a, b, atol=1e-5)
 
@@ -106,7 +128,7 @@ def test_rigid_rotation_of_the_structure_changes_nothing(records):
     configuration, including one about the hop axis, gives the same map."""
     spec = small_spec()
     rec = records[2]
-    hop = np.asarray(rec["hop_vector"])
+    hop = rec.hop_vector
     q, _ = np.linalg.qr(np.random.default_rng(2).normal(size=(3, 3)))
     x = hop / np.linalg.norm(hop)
     t = 0.7    # about the hop axis (Rodrigues)
@@ -114,7 +136,7 @@ def test_rigid_rotation_of_the_structure_changes_nothing(records):
     about_hop = np.eye(3) + np.sin(t) * K + (1 - np.cos(t)) * K @ K
     maps = []
     for R in (np.eye(3), q, about_hop):
-        maps.append(dict(rec, env_positions=rec["env_positions"] @ R.T, hop_vector=R @ hop))
+        maps.append(replace(rec, env_positions=rec.env_positions @ R.T, hop_vector=R @ hop))
     a, b, c = hopset(maps, spec).sdms()
     assert torch.allclose(a, b, atol=1e-4) and torch.allclose(a, c, atol=1e-4)
 
@@ -179,32 +201,33 @@ def test_augmentation_is_seeded(records):
 
 def test_hop_frame_puts_the_mover_on_x(records):
     rec = records[0]
-    R = hop_rotation(rec["hop_vector"], rec["env_positions"])
+    R = hop_rotation(rec.hop_vector, rec.env_positions)
     assert np.allclose(R @ R.T, np.eye(3), atol=1e-12) and np.linalg.det(R) > 0
-    assert np.allclose(R @ rec["hop_vector"], [np.linalg.norm(rec["hop_vector"]), 0, 0], atol=1e-12)
+    assert np.allclose(R @ rec.hop_vector, [np.linalg.norm(rec.hop_vector), 0, 0], atol=1e-12)
 
 
 def test_bad_input(records):
     spec = sdm_spec(["Fe"], "bcc", A_FE, 2)
-    with pytest.raises(ValueError, match="not among the SDM channels"):
+    with pytest.raises(ValueError, match="SDM channels: element"):
         hopset(records[:1], spec)
     far = sdm_spec(["Cr", "Fe"], "bcc", A_FE, 6)
     with pytest.raises(ValueError, match="env_cutoff"):
-        hopset([dict(records[0], env_cutoff=5.0)], far)
+        hopset([replace(records[0], env_cutoff=5.0)], far)
 
 
 def test_neighbours_match_ase_in_small_and_skewed_cells():
-    """The site-only neighbour search (k-d tree over periodic images) finds exactly ASE's
-    pairs, including several images of one atom when the cell is smaller than the cutoff."""
+    """The site-only neighbour search that hop_records uses (k-d tree over periodic images)
+    finds exactly ASE's pairs, including several images of one atom when the cell is smaller
+    than the cutoff."""
     from ase.neighborlist import neighbor_list
 
-    from alloykit.sdm.environment import neighbours_of
+    from alloykit.structures import points_within
 
     atoms = random_solid_solution("bcc", {"Fe": 0.7, "Cr": 0.3}, size=(3, 3, 2), a=A_FE, seed=1)
     atoms.rattle(0.05, seed=2)
     atoms.set_cell(atoms.cell.array + [[0, 0, 0], [0.7, 0, 0], [0.3, 0.4, 0]], scale_atoms=False)
     i, j, D = neighbor_list("ijD", atoms, 8.0)
     sites = np.array([0, 5, 17])
-    for s, (jj, DD) in zip(sites, neighbours_of(atoms, sites, 8.0)):
+    for s, (jj, DD) in zip(sites, points_within(atoms, 8.0, sites=sites)):
         ref = sorted(map(tuple, np.round(np.c_[j[i == s], D[i == s]], 6)))
         assert sorted(map(tuple, np.round(np.c_[jj, DD], 6))) == ref

@@ -16,6 +16,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import cliopts
+from .cliopts import DEFAULT_SEED
+
 STAGES = (
     ("foundation", "alloykit.lmp.demo:stage"),
     ("mpdm", "alloykit.mpdm.demo:stage"),
@@ -29,7 +32,7 @@ STAGES = (
 @dataclass
 class DemoContext:
     out: Path
-    seed: int = 20261121
+    seed: int = DEFAULT_SEED
     quick: bool = False
     lines: list[str] = field(default_factory=list)
     # what one stage hands to later ones (e.g. "aged_fecr": the MC/MD-aged Atoms)
@@ -59,7 +62,7 @@ def _load(target: str):
     return getattr(mod, fn)
 
 
-def run_demo(out: str | Path, seed: int = 20261121, quick: bool = False, only: list[str] | None = None) -> dict:
+def run_demo(out: str | Path, seed: int = DEFAULT_SEED, quick: bool = False, only: list[str] | None = None) -> dict:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -88,9 +91,8 @@ def run_demo(out: str | Path, seed: int = 20261121, quick: bool = False, only: l
 
 def register(sub) -> None:
     p = sub.add_parser("demo", help="run every stage on the embedded Fe-Cr default",
-                       description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", default="demo_out", help="output folder (default: demo_out)")
-    p.add_argument("--seed", type=int, default=20261121)
+                       description=__doc__.split("\n\n")[0],
+                       parents=[cliopts.common(), cliopts.out("demo_out"), cliopts.seed()])
     p.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke test")
     p.add_argument("--only", nargs="+", metavar="STAGE", help="run only these stages")
     p.set_defaults(func=_run)

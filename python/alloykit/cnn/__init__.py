@@ -3,7 +3,8 @@
 Public API (torch is imported on first use, so ``alloykit --help`` stays fast)::
 
     from alloykit import cnn
-    model, report = cnn.train_model(records, n_shells=6, n=3, width=60)   # records: NEB dataset
+    records = cnn.open_records("fecr_neb.sqlite")      # HopRecords of an NEB dataset (or .jsonl)
+    model, report = cnn.train_model(records, n_shells=6, n=3, width=60)
     cnn.save(model, "vmeb_model")
     model = cnn.load("vmeb_model")
     hops = model.predict_structure(atoms, sites=[0, 1])                   # 8 barriers per BCC site
@@ -11,7 +12,8 @@ Public API (torch is imported on first use, so ``alloykit --help`` stays fast)::
 
 Modules: model (networks), train (loop, checkpoints), pipeline (records -> model, evaluation),
 predictor (BarrierModel), io (safe save/load), baselines (LR and NN on site one-hots),
-data (records, splits, synthetic barrier), plots, cli, demo.
+data (records, splits, synthetic barrier), plots, cli, demo. Hops are
+:class:`alloykit.structures.HopRecord`s throughout.
 """
 from __future__ import annotations
 

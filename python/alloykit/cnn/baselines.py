@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..errors import InputError
 from ..sdm.frame import hop_template, site_permutations
 from ..sdm.hopset import HopSet
 from ..sdm.shells import cutoff_for_shells
@@ -26,7 +27,7 @@ def site_features(hops: HopSet, lattice: str, a: float, n_shells: int) -> tuple[
     permutations of the hop's symmetries. ``hops`` must reach the n_shells cutoff."""
     r_c = cutoff_for_shells(lattice, a, n_shells)
     if r_c > hops.spec.r_c + 1e-6:
-        raise ValueError(f"hop set cut at {hops.spec.r_c:.2f} A, below the {n_shells}-shell cutoff {r_c:.2f} A")
+        raise InputError(f"hop set cut at {hops.spec.r_c:.2f} A, below the {n_shells}-shell cutoff {r_c:.2f} A")
     from scipy.spatial import cKDTree
 
     template = hop_template(lattice, a, r_c)

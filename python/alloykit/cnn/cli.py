@@ -5,6 +5,9 @@ import argparse
 import json
 from pathlib import Path
 
+from .. import cliopts
+from ..errors import InputError
+
 TRAIN_EXAMPLES = """examples:
   alloykit cnn train fecr_neb/ --out vmeb_model                 # paper-sized: 12 conv, 32^3 SDMs
   alloykit cnn train data.jsonl --test Fe=0.5,Cr=0.5 --blocks 1 --width 16 --grid6 16   # CPU-sized
@@ -15,9 +18,9 @@ EVAL_EXAMPLES = """examples:
   alloykit cnn eval vmeb_model csro_neb/ --symmetrize           # average over hop symmetries
 """
 PREDICT_EXAMPLES = """examples:
-  alloykit cnn predict vmeb_model sample.data                  # every site, 8 barriers each (BCC)
-  alloykit cnn predict vmeb_model dump.lammpstrj --sites 0 17 42 --out hops
-  alloykit cnn predict vmeb_model sample.data --species Fe Cr  # LAMMPS types 1, 2 -> Fe, Cr
+  alloykit cnn predict vmeb_model sample.extxyz                 # every site, 8 barriers each (BCC)
+  alloykit cnn predict vmeb_model dump.lammpstrj --species Cr Mo V --sites 0 17 42 --out hops
+  alloykit cnn predict vmeb_model sample.data --species Fe Cr   # LAMMPS types 1, 2 -> Fe, Cr
 """
 
 
@@ -28,12 +31,15 @@ def register(sub) -> None:
     cmds = p.add_subparsers(dest="cnn_command", metavar="SUBCOMMAND")
     p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
     fmt = argparse.RawDescriptionHelpFormatter
+    device = argparse.ArgumentParser(add_help=False)     # torch threads: every subcommand
+    device.add_argument("--threads", type=int,
+                        help="torch CPU threads (default: torch's; 1 is faster on a busy machine)")
 
     t = cmds.add_parser("train", help="train on an NEB dataset (or .jsonl records)", epilog=TRAIN_EXAMPLES,
                         formatter_class=fmt, description="Train the CNN; the split is by composition, "
-                        "so test compositions are never seen in training.")
+                        "so test compositions are never seen in training.",
+                        parents=[cliopts.common(), cliopts.out("vmeb_model"), cliopts.seed(), device])
     t.add_argument("dataset", help="NEB dataset (alloykit.neb) or a .jsonl(.gz) file of records")
-    t.add_argument("--out", default="vmeb_model", help="model folder to write (default: vmeb_model)")
     t.add_argument("--shells", type=int, default=6, help="g(r) shells in the SDM (default 6, as the paper)")
     t.add_argument("--delta", type=float, help="voxel size and Gaussian width, A (default: from --grid6)")
     t.add_argument("--grid6", type=int, default=32,
@@ -50,42 +56,32 @@ def register(sub) -> None:
     t.add_argument("--n-test", type=int, default=1, help="held-out groups drawn at random if --test is not given")
     t.add_argument("--no-test", action="store_true", help="hold nothing out (validation only)")
     t.add_argument("--val-fraction", type=float, default=0.1)
-    t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
     t.add_argument("--checkpoint", help="checkpoint file: written every epoch, resumed from if present")
     t.add_argument("--all-records", action="store_true", help="include unconverged NEB records")
-    t.add_argument("--threads", type=int, help="torch CPU threads (default: torch's; 1 is faster on a busy machine)")
     t.set_defaults(func=_train)
 
     e = cmds.add_parser("eval", help="MAE per composition/sample/species + spectra plots", epilog=EVAL_EXAMPLES,
-                        formatter_class=fmt, description="Evaluate a model on a dataset's barriers.")
+                        formatter_class=fmt, description="Evaluate a model on a dataset's barriers.",
+                        parents=[cliopts.common(), cliopts.out("cnn_eval"), device])
     e.add_argument("model", help="model folder written by 'alloykit cnn train'")
     e.add_argument("dataset", help="NEB dataset or .jsonl records")
-    e.add_argument("--out", default="cnn_eval", help="output folder (default: cnn_eval)")
     e.add_argument("--symmetrize", action="store_true", help="average predictions over the hop's symmetries")
     e.add_argument("--device", default="cpu")
-    e.add_argument("--threads", type=int, help="torch CPU threads (default: torch's; 1 is faster on a busy machine)")
     e.set_defaults(func=_eval)
 
     q = cmds.add_parser("predict", help="all first-neighbour barriers of vacancy sites of a structure",
                         epilog=PREDICT_EXAMPLES, formatter_class=fmt,
                         description="Predict the barriers of every hop into a vacancy at the chosen sites "
-                                    "(unrelaxed environments). Writes OUT.json and OUT.png.")
-    q.add_argument("model")
-    q.add_argument("structure", help="LAMMPS data/dump file or anything ASE reads")
+                                    "(unrelaxed environments; first neighbours from the lattice). Writes "
+                                    "OUT/STEM_barriers.json and OUT/STEM_barriers.png.",
+                        parents=[cliopts.common(), cliopts.species(), cliopts.out("cnn_predict"), device])
+    q.add_argument("model", help="model folder written by 'alloykit cnn train'")
+    q.add_argument("structure", help="extxyz, POSCAR, LAMMPS data or dump (.gz too); the last frame")
     q.add_argument("--sites", nargs="+", type=int, metavar="I", help="atom indices (0-based; default: all)")
-    q.add_argument("--species", nargs="+", metavar="EL", help="element of each LAMMPS atom type, type 1 first")
-    q.add_argument("--out", help="output prefix (default: STRUCTURE stem + _barriers)")
     q.add_argument("--symmetrize", action="store_true", help="average predictions over the hop's symmetries")
     q.add_argument("--device", default="cpu")
-    q.add_argument("--threads", type=int, help="torch CPU threads (default: torch's; 1 is faster on a busy machine)")
     q.set_defaults(func=_predict)
-
-
-def _user_error(e: Exception):
-    from ..cli import UserError
-
-    return UserError(str(e).splitlines()[0] if str(e) else type(e).__name__)
 
 
 def _threads(args) -> None:
@@ -98,24 +94,10 @@ def _threads(args) -> None:
 def _records(path, converged_only=True):
     from .data import open_records
 
-    try:
-        recs = open_records(path, converged_only)
-    except (ValueError, FileNotFoundError, KeyError, OSError) as e:
-        raise _user_error(e) from None
+    recs = open_records(path, converged_only)
     if not recs:
-        from ..cli import UserError
-
-        raise UserError(f"{path}: no barrier records")
+        raise InputError(f"{path}: no barrier records")
     return recs
-
-
-def _load_model(path, device):
-    from .io import load
-
-    try:
-        return load(path, device)
-    except ValueError as e:
-        raise _user_error(e) from None
 
 
 def _train(args) -> int:
@@ -128,13 +110,10 @@ def _train(args) -> int:
     batch = args.batch_size or {1: 160, 2: 100, 3: 80}.get(args.blocks, 60)
     cfg = TrainConfig(epochs=args.epochs, batch_size=batch, lr=args.lr, stop_patience=args.patience,
                       augment=args.augment, seed=args.seed, device=args.device)
-    try:
-        model, report = train_model(recs, n_shells=args.shells, delta=args.delta, grid6=args.grid6, n=args.blocks,
-                                    width=args.width, split_by=args.split_by, test=[] if args.no_test else args.test,
-                                    n_test=args.n_test, val_fraction=args.val_fraction, config=cfg,
-                                    checkpoint=args.checkpoint)
-    except ValueError as e:
-        raise _user_error(e) from None
+    model, report = train_model(recs, n_shells=args.shells, delta=args.delta, grid6=args.grid6, n=args.blocks,
+                                width=args.width, split_by=args.split_by, test=[] if args.no_test else args.test,
+                                n_test=args.n_test, val_fraction=args.val_fraction, config=cfg,
+                                checkpoint=args.checkpoint, progress=not args.quiet)
     out = save(model, args.out)
     (out / "training.json").write_text(json.dumps(report, indent=2) + "\n")
     print(f"trained on {report['n_train']} barriers ({report['device']}, {report['seconds']} s): "
@@ -146,17 +125,14 @@ def _train(args) -> int:
 
 
 def _eval(args) -> int:
+    from .io import load
     from .pipeline import evaluate_model
     from .plots import parity_figure, spectra_figure
 
     _agg()
     _threads(args)
-    model = _load_model(args.model, args.device)
-    recs = _records(args.dataset)
-    try:
-        res = evaluate_model(model, recs, args.symmetrize)
-    except ValueError as e:
-        raise _user_error(e) from None
+    model = load(args.model, args.device)
+    res = evaluate_model(model, _records(args.dataset), args.symmetrize)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     summary = {k: v for k, v in res.items() if k not in ("true", "pred", "moving_species", "composition", "sample_id")}
@@ -179,26 +155,17 @@ def _eval(args) -> int:
 def _predict(args) -> int:
     import numpy as np
 
+    from ..structures import read_structure
+    from .io import load
     from .plots import spectra_figure
 
     _agg()
     _threads(args)
-    model = _load_model(args.model, args.device)
-    try:
-        from ..csro.io import read_structure
-
-        atoms = read_structure(args.structure, species=args.species or model.species)
-    except FileNotFoundError as e:
-        raise _user_error(e) from None
-    except Exception as e:     # ASE raises many kinds for a file it cannot parse
-        from ..cli import UserError
-
-        raise UserError(f"{args.structure}: cannot read a structure ({type(e).__name__}: {e})") from None
-    try:
-        hops = model.predict_structure(atoms, args.sites, args.symmetrize, progress=True)
-    except ValueError as e:
-        raise _user_error(e) from None
-    prefix = Path(args.out) if args.out else Path(Path(args.structure).name.split(".")[0] + "_barriers")
+    model = load(args.model, args.device)
+    atoms = read_structure(args.structure, species=args.species)
+    hops = model.predict_structure(atoms, args.sites, args.symmetrize, progress=not args.quiet)
+    out = Path(args.out)
+    prefix = out / (Path(args.structure).name.split(".")[0] + "_barriers")
     b = np.array([h["barrier"] for h in hops])
     sp = [h["moving_species"] for h in hops]
     stats = {s: {"mean": float(b[np.array(sp) == s].mean()), "std": float(b[np.array(sp) == s].std()),
@@ -206,7 +173,7 @@ def _predict(args) -> int:
     doc = {"model": str(args.model), "structure": str(args.structure),
            "n_sites": len({h["vacancy_site"] for h in hops}),
            "environment": "unrelaxed", "by_moving_species": stats, "hops": hops}
-    prefix.parent.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     Path(f"{prefix}.json").write_text(json.dumps(doc, indent=1 if len(hops) <= 2000 else None) + "\n")
     if hops:
         _save(spectra_figure(None, b, sp, f"{args.structure}: {len(hops)} hops"), Path(f"{prefix}.png"))

@@ -1,10 +1,9 @@
 """Barrier records in, splits out; and a synthetic barrier for tests and examples.
 
-Records are the dicts of ``alloykit.neb`` datasets (``Dataset.records(converged_only=True)``):
-``env_positions``, ``env_species``, ``hop_vector``, ``moving_species``, ``barrier_forward``,
-``composition``, ``sample_id``, ... A JSON-lines file of such records (``*.jsonl`` or
-``*.jsonl.gz``, one record per line) is read too, so models can be trained on data made
-without the NEB module (:func:`write_jsonl`). Nothing here unpickles anything.
+Records are :class:`~alloykit.structures.HopRecord`s, as ``alloykit.neb`` datasets yield them
+(``Dataset.records(converged_only=True)``). A JSON-lines file of records (``*.jsonl`` or
+``*.jsonl.gz``, one ``HopRecord.to_dict()`` per line) is read too, so models can be trained
+on data made without the NEB module (:func:`write_jsonl`). Nothing here unpickles anything.
 
 Splits are by *composition* (Fig. 3): the test compositions are never seen in training;
 validation records are a random fraction of the training compositions' records (the
@@ -15,42 +14,59 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 from pathlib import Path
 
 import numpy as np
 
-from ..sdm.hopset import composition_key
+from ..errors import InputError
+from ..sdm.hopset import as_records
+from ..structures import HopRecord, composition_key, index_of, parse_composition
 
 
-def open_records(path, converged_only: bool = True) -> list[dict]:
+def open_records(path, converged_only: bool = True) -> list[HopRecord]:
     """Records with a finite barrier from an NEB dataset (``alloykit.neb`` SQLite file) or a
-    JSON-lines file; ``converged_only`` keeps converged, unflagged hops."""
+    JSON-lines file; ``converged_only`` keeps converged, unflagged hops (a JSON line without
+    ``converged`` counts as converged)."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file or folder")
+        raise InputError(f"{path}: no such file or folder")
     if path.name.endswith((".jsonl", ".jsonl.gz")):
         opener = gzip.open if path.name.endswith(".gz") else open
-        with opener(path, "rt") as fh:
-            recs = [json.loads(line) for line in fh if line.strip()]
-        if converged_only:     # as Dataset.records(converged_only=True): converged, no flag
-            recs = [r for r in recs if r.get("converged", True) and not r.get("flag")]
-    else:
         try:
-            from ..neb import open_dataset
-        except ImportError:
-            raise ValueError(f"{path}: not a .jsonl file, and alloykit.neb (NEB datasets) is not available") from None
+            with opener(path, "rt") as fh:
+                rows = [json.loads(line) for line in fh if line.strip()]
+        except (OSError, ValueError) as e:
+            raise InputError(f"{path}: not a JSON-lines file of records ({type(e).__name__})") from None
+        if converged_only:     # as Dataset.records(converged_only=True): converged, no flag
+            rows = [r for r in rows if r.get("converged", True) and not r.get("flag")]
+        try:
+            recs = as_records(rows)
+        except (InputError, TypeError) as e:
+            raise InputError(f"{path}: {e}") from None
+    else:
+        from ..neb import open_dataset
+
         with open_dataset(path) as ds:
-            recs = list(ds.records(converged_only=converged_only))
-    return [r for r in recs if r.get("barrier_forward") is not None and np.isfinite(r["barrier_forward"])]
+            recs = as_records(ds.records(converged_only=converged_only))
+    return [r for r in recs if math.isfinite(r.barrier_forward)]
+
+
+def _jsonable(x):
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, np.generic):
+        return x.item()
+    raise TypeError(f"{type(x).__name__} is not JSON serialisable")
 
 
 def write_jsonl(records, path) -> Path:
-    """Write records (numpy arrays as lists) as JSON lines, gzip if the name ends in .gz."""
+    """Write records as JSON lines (``HopRecord.to_dict()``), gzip if the name ends in .gz."""
     path = Path(path)
     opener = gzip.open if path.name.endswith(".gz") else open
     with opener(path, "wt") as fh:
-        for rec in records:
-            fh.write(json.dumps({k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in rec.items()}) + "\n")
+        for rec in as_records(records):
+            fh.write(json.dumps(rec.to_dict(), default=_jsonable) + "\n")
     return path
 
 
@@ -58,7 +74,7 @@ def dataset_species(records) -> list[str]:
     """Sorted species of all environments: the SDM channels."""
     found: set[str] = set()
     for r in records:
-        found.update(r["env_species"])
+        found.update(r.env_species)
     return sorted(found)
 
 
@@ -68,21 +84,21 @@ def split(records, by: str = "composition", test=None, n_test: int = 1, val_frac
     ``"Fe=0.7,Cr=0.3"`` strings or composition keys) or sample ids; otherwise ``n_test``
     groups are drawn with ``seed``. A requested composition holds out every composition of
     the dataset within ``tol`` of it in each fraction (samples have whole numbers of atoms,
-    so a 128-atom "Fe=0.8,Cr=0.2" sample is Cr 0.2031). Raises ValueError when a requested
+    so a 128-atom "Fe=0.8,Cr=0.2" sample is Cr 0.2031). Raises InputError when a requested
     group has no barrier."""
     if by not in ("composition", "sample", "vacancy"):
-        raise ValueError(f"split by {by!r}: use 'composition', 'sample' or 'vacancy'")
+        raise InputError(f"split by {by!r}: use 'composition', 'sample' or 'vacancy'")
     groups = np.array([group_of(r, by) for r in records])
     names = sorted(set(groups))
     rng = np.random.default_rng(seed)
     if test is None:
         if len(names) <= n_test:
             other = "sample or vacancy" if by == "composition" else "vacancy"
-            raise ValueError(f"only {len(names)} {by}(s) in the dataset: cannot hold out {n_test} for testing "
+            raise InputError(f"only {len(names)} {by}(s) in the dataset: cannot hold out {n_test} for testing "
                              f"(split by {other}, or hold nothing out)")
         test = list(rng.choice(names, size=n_test, replace=False))
     else:
-        comps = {group_of(r, by): r.get("composition") or {} for r in records} if by == "composition" else {}
+        comps = {group_of(r, by): r.composition or {} for r in records} if by == "composition" else {}
         chosen = []
         for t in test:
             if by == "composition":
@@ -90,7 +106,7 @@ def split(records, by: str = "composition", test=None, n_test: int = 1, val_frac
             else:
                 found = [str(t)] if str(t) in names else []
             if not found:
-                raise ValueError(f"no barriers for held-out {by} {_as_key(t) if by == 'composition' else t} "
+                raise InputError(f"no barriers for held-out {by} {_as_key(t) if by == 'composition' else t} "
                                  f"(dataset has: {', '.join(names)})")
             chosen += found
         test = sorted(set(chosen))
@@ -117,8 +133,6 @@ def _as_dict(t) -> dict | None:
     if isinstance(t, dict):
         return t
     if "=" in str(t):
-        from ..csro.samples import parse_composition
-
         return parse_composition(str(t))
     return None
 
@@ -126,10 +140,10 @@ def _as_dict(t) -> dict | None:
 def group_of(rec, by: str) -> str:
     """The split group of a record: its composition key, sample id or "sample#site"."""
     if by == "composition":
-        return composition_key(rec.get("composition"))
+        return composition_key(rec.composition)
     if by == "vacancy":
-        return f"{rec.get('sample_id', '')}#{rec['vacancy_site']}"
-    return str(rec.get("sample_id", ""))
+        return f"{rec.sample_id}#{rec.vacancy_site}"
+    return str(rec.sample_id)
 
 
 def _as_key(t) -> str:
@@ -137,8 +151,6 @@ def _as_key(t) -> str:
         return composition_key(t)
     t = str(t)
     if "=" in t:
-        from ..csro.samples import parse_composition
-
         return composition_key(parse_composition(t))
     return t
 
@@ -165,11 +177,10 @@ class SyntheticBarrier:
         self.eta = 0.10 * rng.standard_normal(n)
         self.width = width
 
-    def __call__(self, rec) -> float:
-        r = np.asarray(rec["env_positions"], float)
-        h = np.asarray(rec["hop_vector"], float)
-        idx = np.array([self.species.index(s) for s in rec["env_species"]])
-        m = self.species.index(rec["moving_species"])
+    def __call__(self, rec: HopRecord) -> float:
+        r, h = rec.env_positions, rec.hop_vector
+        idx = index_of(rec.env_species, self.species)
+        m = int(index_of([rec.moving_species], self.species)[0])
         others = np.linalg.norm(r - h, axis=1) > 1e-3
         r, idx = r[others], idx[others]
         g = lambda c: np.exp(-np.sum((r - c) ** 2, axis=1) / (2 * self.width ** 2))  # noqa: E731
@@ -178,12 +189,11 @@ class SyntheticBarrier:
 
 
 def synthetic_records(compositions, size=(4, 4, 4), sites_per_sample: int = 8, seed: int = 0,
-                      a: float = 2.8665, barrier: SyntheticBarrier | None = None) -> list[dict]:
-    """Records in the NEB dataset format from random BCC solid solutions (one per
-    composition, ``sites_per_sample`` vacancies x 8 hops each), unrelaxed, labelled by
-    :class:`SyntheticBarrier`."""
-    from ..csro.samples import parse_composition, random_solid_solution
+                      a: float = 2.8665, barrier: SyntheticBarrier | None = None) -> list[HopRecord]:
+    """HopRecords from random BCC solid solutions (one per composition, ``sites_per_sample``
+    vacancies x 8 hops each), unrelaxed, labelled by :class:`SyntheticBarrier`."""
     from ..sdm.environment import hop_records
+    from ..structures import random_solid_solution
 
     comps = [parse_composition(c) for c in compositions]
     species = sorted({el for c in comps for el in c})
@@ -194,7 +204,9 @@ def synthetic_records(compositions, size=(4, 4, 4), sites_per_sample: int = 8, s
         sites = np.random.default_rng(seed + 1000 + k).choice(len(atoms), sites_per_sample, replace=False)
         for rec in hop_records(atoms, sites):
             e = barrier(rec)
-            rec.update(sample_id=f"synthetic-{k}", composition=comp, barrier_forward=e, barrier_backward=e,
-                       energy_initial=0.0, energy_final=0.0, converged=True, flag="")
+            rec.sample_id, rec.composition = f"synthetic-{k}", comp
+            rec.barrier_forward = rec.barrier_backward = e
+            rec.energy_initial = rec.energy_final = 0.0
+            rec.converged = True
             out.append(rec)
     return out

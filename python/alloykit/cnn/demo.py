@@ -45,14 +45,14 @@ def stage(ctx) -> dict:
         return {"skipped": "no NEB dataset"}
     try:
         records = open_records(path)
-    except (ValueError, OSError) as e:
+    except (ValueError, OSError) as e:     # InputError included
         ctx.say(f"The NEB dataset {path} could not be read ({e}): CNN stage skipped.")
         return {"skipped": str(e)}
     if len(records) < 20:
         ctx.say(f"Only {len(records)} converged barriers in {path.name}: too few to train a CNN; stage skipped.")
         return {"skipped": "too few barriers", "n_records": len(records)}
-    comps = {json.dumps(r.get("composition"), sort_keys=True) for r in records}
-    samples = {r.get("sample_id") for r in records}
+    comps = {json.dumps(r.composition, sort_keys=True) for r in records}
+    samples = {r.sample_id for r in records}
     if len(comps) >= 2:
         split_by, held = "composition", "a held-out composition"
     elif len(samples) >= 2:
@@ -68,7 +68,7 @@ def stage(ctx) -> dict:
                                  val_fraction=0.15, config=cfg, progress=False)
     finally:
         torch.set_num_threads(threads)
-    y = np.array([r["barrier_forward"] for r in records])
+    y = np.array([r.barrier_forward for r in records])
     yardstick = float(np.mean(np.abs(y - y.mean())))
     result = {"dataset": str(path), "n_records": len(records), "n_train": rep["n_train"], "n_val": rep["n_val"],
               "n_test": rep["n_test"], "split_by": split_by, "held_out": rep["test_groups"],
@@ -83,7 +83,7 @@ def stage(ctx) -> dict:
             f"predicting the mean barrier would give {yardstick:.3f} eV.")
     held_recs = [r for r in records if group_of(r, split_by) in rep["test_groups"]]
     pred = model.predict_records(held_recs)
-    true = [r["barrier_forward"] for r in held_recs]
-    fig = spectra_figure(true, pred, [r["moving_species"] for r in held_recs], "held-out barriers: NEB vs CNN")
+    true = [r.barrier_forward for r in held_recs]
+    fig = spectra_figure(true, pred, [r.moving_species for r in held_recs], "held-out barriers: NEB vs CNN")
     ctx.savefig(fig, "cnn_spectra.png")
     return result

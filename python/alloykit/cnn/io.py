@@ -12,9 +12,11 @@ from pathlib import Path
 import torch
 
 from .. import __version__
+from ..errors import InputError
 from ..sdm.shells import SDMSpec
 from .model import build
 from .predictor import BarrierModel
+from .train import pick_device
 
 FORMAT = "alloykit.cnn.model"
 VERSION = 1
@@ -45,22 +47,22 @@ def save(model: BarrierModel, path) -> Path:
 def load(path, device: str | torch.device = "cpu") -> BarrierModel:
     """Read a model written by :func:`save`. ``path``: the folder or its model.json.
 
-    Raises ValueError (one line) for anything that is not such a model, or one written in
+    Raises InputError (one line) for anything that is not such a model, or one written in
     another format version.
     """
     path = Path(path)
     folder = path.parent if path.name == CONFIG_NAME else path
     cfg_file, w_file = folder / CONFIG_NAME, folder / WEIGHTS_NAME
     if not cfg_file.is_file() or not w_file.is_file():
-        raise ValueError(f"{path}: not an alloykit CNN model (expected a folder with {CONFIG_NAME} and {WEIGHTS_NAME})")
+        raise InputError(f"{path}: not an alloykit CNN model (expected a folder with {CONFIG_NAME} and {WEIGHTS_NAME})")
     try:
         cfg = json.loads(cfg_file.read_text())
-    except (ValueError, UnicodeDecodeError):
-        raise ValueError(f"{cfg_file}: not an alloykit CNN model (unreadable JSON)") from None
+    except (ValueError, UnicodeDecodeError):     # JSON errors are ValueErrors
+        raise InputError(f"{cfg_file}: not an alloykit CNN model (unreadable JSON)") from None
     if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:
-        raise ValueError(f"{path}: not an alloykit CNN model")
+        raise InputError(f"{path}: not an alloykit CNN model")
     if cfg.get("version") != VERSION:
-        raise ValueError(f"{path}: model format version {cfg.get('version')} (written by alloykit "
+        raise InputError(f"{path}: model format version {cfg.get('version')} (written by alloykit "
                          f"{cfg.get('alloykit', '?')}); this alloykit {__version__} reads version {VERSION}")
     try:
         net = build(cfg["network"], cfg["target_mean"], cfg["target_scale"])
@@ -68,10 +70,10 @@ def load(path, device: str | torch.device = "cpu") -> BarrierModel:
         state = torch.load(w_file, map_location="cpu", weights_only=True)
         net.load_state_dict(state)
     except Exception as e:
-        raise ValueError(f"{path}: damaged model ({type(e).__name__}: {str(e).splitlines()[0][:120]})") from None
+        raise InputError(f"{path}: damaged model ({type(e).__name__}: {str(e).splitlines()[0][:120]})") from None
     if net.config.get("channels") != len(spec.species):
-        raise ValueError(f"{path}: network has {net.config.get('channels')} channels but the SDM lists "
+        raise InputError(f"{path}: network has {net.config.get('channels')} channels but the SDM lists "
                          f"{len(spec.species)} species")
     net.eval()
     model = BarrierModel(net, spec, cfg["lattice"], float(cfg["a"]), int(cfg["n_shells"]), cfg.get("info", {}))
-    return model.to(device)
+    return model.to(pick_device(device) if isinstance(device, str) else device)

@@ -1,6 +1,7 @@
 """Records -> trained :class:`BarrierModel`, and a model's errors on records.
 
-:func:`train_model` detects the lattice from the environments, derives the SDM from its
+:func:`train_model` takes the lattice from the records (their sample's lattice, or found
+from the environments: :func:`alloykit.sdm.describe_lattice`), derives the SDM from its
 shells, splits by composition (or sample), trains the CNN and reports validation and
 held-out MAEs. :func:`evaluate_model` gives MAEs per composition, per sample and per moving
 species, with the true and predicted barriers for the spectra plots.
@@ -13,7 +14,8 @@ from collections import defaultdict
 import numpy as np
 import torch
 
-from ..sdm.hopset import HopSet, describe_lattice, lattice_symmetries
+from ..errors import InputError
+from ..sdm.hopset import HopSet, as_records, describe_lattice, lattice_symmetries
 from ..sdm.shells import sdm_spec
 from .data import dataset_species, split
 from .model import BarrierCNN
@@ -26,7 +28,7 @@ def train_model(records, n_shells: int = 6, delta: float | None = None, grid6: i
                 val_fraction: float = 0.1, config: TrainConfig | None = None, checkpoint=None,
                 lattice: str | None = None, a: float | None = None, stop_after: int | None = None,
                 progress: bool = True) -> tuple[BarrierModel, dict]:
-    """Train the paper's CNN on ``records`` (barrier_forward is the target).
+    """Train the paper's CNN on ``records`` (HopRecords; barrier_forward is the target).
 
     n_shells, delta, grid6: the SDM (see :func:`alloykit.sdm.sdm_spec`).
     n, width, pools: 4n convolutions of ``width`` filters with three pools by default.
@@ -35,9 +37,9 @@ def train_model(records, n_shells: int = 6, delta: float | None = None, grid6: i
     Returns the model (best validation weights) and a report: split, MAEs, history, seconds.
     """
     config = config or TrainConfig()
-    records = list(records)
+    records = as_records(records)
     if not records:
-        raise ValueError("no barrier records to train on")
+        raise InputError("no barrier records to train on")
     t0 = time.perf_counter()
     species = dataset_species(records)
     if lattice is None or a is None:
@@ -48,9 +50,9 @@ def train_model(records, n_shells: int = 6, delta: float | None = None, grid6: i
     else:
         parts = split(records, split_by, test=test, n_test=n_test, val_fraction=val_fraction, seed=config.seed)
     if len(parts["train"]) < 2:
-        raise ValueError(f"only {len(parts['train'])} training records after the split")
+        raise InputError(f"only {len(parts['train'])} training records after the split")
     device = pick_device(config.device)
-    hops = HopSet.from_records(records, spec, lattice_symmetries(lattice, a, spec.r_c)).to(device)
+    hops = HopSet.from_records(records, spec, lattice_symmetries(lattice, a, spec.r_c), lattice=lattice).to(device)
     y_train = hops.targets[parts["train"]].cpu()
     torch.manual_seed(config.seed)
     net = BarrierCNN(len(species), spec.grid, n=n, width=width, pools=pools,
@@ -98,9 +100,9 @@ def evaluate_model(model: BarrierModel, records, average_symmetries: bool = Fals
     """MAE overall, per composition, per sample and per moving species; the arrays
     ``true``, ``pred``, ``moving_species``, ``composition`` for plots; and the time per
     barrier (SDM + network) on the model's device."""
-    records = list(records)
+    records = as_records(records)
     if not records:
-        raise ValueError("no barrier records to evaluate")
+        raise InputError("no barrier records to evaluate")
     hops = model.hopset(records, target="barrier_forward")
     if model.device.type == "cuda":
         torch.cuda.synchronize()

@@ -2,18 +2,20 @@
 
 :class:`BarrierModel` holds the CNN, the SDM settings (species channels, r_c, Delta, grid),
 the lattice it was trained on (type, parameter, the hop's symmetries) and a summary of its
-training. It predicts barriers for records (NEB dataset format) or for every first-neighbour
-hop around chosen vacancy sites of a structure (unrelaxed environments, see
-:mod:`alloykit.sdm.environment`).
+training. It predicts barriers for :class:`~alloykit.structures.HopRecord`s (e.g. an NEB
+dataset's) or for every first-neighbour hop around chosen vacancy sites of a structure
+(unrelaxed environments, first neighbours from the lattice; see :mod:`alloykit.sdm.environment`).
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
 
+from ..errors import InputError
 from ..progress import Progress
 from ..sdm.environment import hop_records
 from ..sdm.hopset import HopSet, lattice_symmetries
@@ -46,8 +48,8 @@ class BarrierModel:
         return lattice_symmetries(self.lattice, self.a, self.spec.r_c)
 
     def hopset(self, records, target: str | None = None) -> HopSet:
-        """Records -> HopSet on the model's device; ValueError on unknown species."""
-        return HopSet.from_records(records, self.spec, self.symmetries(), target=target).to(self.device)
+        """Records -> HopSet on the model's device; InputError on unknown species."""
+        return HopSet.from_records(records, self.spec, self.symmetries(), target, self.lattice).to(self.device)
 
     def predict_hops(self, hops: HopSet, index=None, average_symmetries: bool = False, batch: int = 256) -> np.ndarray:
         """Barriers (eV) of ``hops`` in the hop frame; ``average_symmetries`` averages the
@@ -64,22 +66,23 @@ class BarrierModel:
                           chunk: int = 4096, progress: bool = False) -> list[dict]:
         """All first-neighbour hop barriers into a vacancy at each of ``sites`` (default:
         every atom) of ``atoms``: one dict per hop (vacancy_site, neighbor_site,
-        moving_species, hop_vector, barrier). Environments are unrelaxed. Sites are done
-        ``chunk`` at a time, so memory stays bounded for large structures."""
-        present = set(atoms.get_chemical_symbols())
-        unknown = sorted(present - set(self.species))
+        moving_species, hop_vector, barrier); 8 per BCC site, 12 per FCC site, fewer only
+        next to a vacant site. Environments are unrelaxed. Sites are done ``chunk`` at a
+        time, so memory stays bounded for large structures."""
+        unknown = sorted(set(atoms.get_chemical_symbols()) - set(self.species))
         if unknown:
-            raise ValueError(f"structure has species {unknown} but the model's channels are {self.species}")
+            raise InputError(f"structure has species {unknown} but the model's channels are {self.species}")
         sites = np.arange(len(atoms)) if sites is None else np.asarray(sites, int).reshape(-1)
-        cutoff = self.spec.r_c + 0.5
+        records = hop_records(atoms, sites, self.spec.r_c + 0.5, self.lattice)
+        by_site = itertools.groupby(records, key=lambda r: r.vacancy_site)
         out: list[dict] = []
         with Progress("predict", total=len(sites), enabled=progress) as bar:
-            for lo in range(0, len(sites), chunk):
-                recs = list(hop_records(atoms, sites[lo:lo + chunk], cutoff))
-                barriers = self.predict_records(recs, average_symmetries, batch) if recs else []
-                out += [{"vacancy_site": r["vacancy_site"], "neighbor_site": r["neighbor_site"],
-                         "moving_species": r["moving_species"],
-                         "hop_vector": [round(float(v), 6) for v in r["hop_vector"]], "barrier": float(b)}
+            while part := [list(g) for _, g in itertools.islice(by_site, chunk)]:   # each group read before the next
+                recs = [r for hops in part for r in hops]
+                barriers = self.predict_records(recs, average_symmetries, batch)
+                out += [{"vacancy_site": r.vacancy_site, "neighbor_site": r.neighbor_site,
+                         "moving_species": r.moving_species,
+                         "hop_vector": [round(float(v), 6) for v in r.hop_vector], "barrier": float(b)}
                         for r, b in zip(recs, barriers)]
-                bar.update(len(sites[lo:lo + chunk]))
+                bar.update(len(part))
         return out

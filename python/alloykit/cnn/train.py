@@ -20,6 +20,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from ..errors import InputError
 from ..progress import Progress
 
 CHECKPOINT_FORMAT = "alloykit.cnn.checkpoint"
@@ -53,7 +54,13 @@ class TrainResult:
 def pick_device(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise InputError(f"device: {name!r} is not a torch device (auto, cpu, cuda, cuda:1 ...)") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"device: {name!r} asked for, but torch sees no CUDA device")
+    return dev
 
 
 def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
@@ -163,13 +170,13 @@ def _load_checkpoint(path, model, opt, sched, config) -> dict:
     try:
         payload = torch.load(path, map_location=next(model.parameters()).device, weights_only=True)
     except Exception as e:
-        raise ValueError(f"{path}: not a readable checkpoint ({type(e).__name__})") from None
+        raise InputError(f"{path}: not a readable checkpoint ({type(e).__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path}: not an alloykit CNN checkpoint")
+        raise InputError(f"{path}: not an alloykit CNN checkpoint")
     saved = json.loads(payload["config"])
     for key in ("seed", "batch_size", "augment", "lr"):
         if saved.get(key) != getattr(config, key):
-            raise ValueError(f"{path}: checkpoint was made with {key}={saved.get(key)!r}, not {getattr(config, key)!r}")
+            raise InputError(f"{path}: checkpoint was made with {key}={saved.get(key)!r}, not {getattr(config, key)!r}")
     model.load_state_dict(payload["model"])
     opt.load_state_dict(payload["optimizer"])
     sched.load_state_dict(payload["scheduler"])

@@ -5,12 +5,15 @@ import argparse
 import json
 from pathlib import Path
 
+from .. import cliopts
+from ..errors import InputError
+
 MCMD_EXAMPLES = """examples:
   # the paper's protocol (30 swaps / 100 steps, 300 K) on a random Fe-20Cr BCC sample
   alloykit mcmd --lattice bcc --composition Fe=0.8,Cr=0.2 --size 10 --a 2.8665 \\
       --potential FeCr --steps 20000 --out aged
   # faster ageing at 600 K, stop when the PE has converged, frames every 5000 steps
-  alloykit mcmd --structure start.data --species Fe Cr --temperature 600 \\
+  alloykit mcmd --structure start.data --species Fe Cr --potential FeCr --temperature 600 \\
       --swap-every 20 --until-converged --dump-every 5000 --out aged600
   # continue a stopped run from its last checkpoint (same protocol, more steps allowed)
   alloykit mcmd --resume --out aged --steps 40000
@@ -27,6 +30,7 @@ SRO_EXAMPLES = """examples:
   alloykit sro aged/dumps/frame.*.lammpstrj.gz --shells 3 --out sro_aged
   alloykit sro run.dump.gz --species Ta Nb Mo --every 10      # types 1,2,3 = Ta,Nb,Mo
   alloykit sro glassy.data --species Cu Zr --method histogram
+  alloykit sro hot.dump --species Fe Cr --lattice bcc       # insist on BCC
 
 outputs in --out: sro.json (alpha, delta, pair counts, random-alloy sigma per shell and
 pair, for every frame) and sro.png.
@@ -39,12 +43,6 @@ SETTING_ARGS = ("temperature", "steps", "timestep", "ensemble", "pressure", "swa
                 "seed")
 
 
-def _user_error(e: Exception):
-    from ..cli import UserError
-
-    return UserError(str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__)
-
-
 def _comm():
     """COMM_WORLD when started under mpiexec with more than one rank, else None."""
     from mpi4py import MPI
@@ -52,57 +50,60 @@ def _comm():
     return MPI.COMM_WORLD if MPI.COMM_WORLD.Get_size() > 1 else None
 
 
-def _potential(args):
+def _potential(args, elements):
+    """The potential of the run: a named one, a file with its pair style, or (resume
+    only) None for the run's own."""
     from ..lmp import Potential
 
     if args.potential_file:
+        if args.potential:
+            raise InputError("potential: give --potential NAME or --potential-file FILE, not both")
         if not args.pair_style:
-            raise ValueError("pair-style: needed with --potential-file (e.g. eam/alloy)")
-        return Potential.custom(args.pair_style, "* * {file:0} {elements}", args.elements_of_potential,
+            raise InputError("pair-style: needed with --potential-file (e.g. eam/alloy)")
+        return Potential.custom(args.pair_style, "* * {file:0} {elements}", elements,
                                 [args.potential_file], name=Path(args.potential_file).name)
+    if not args.potential and not args.resume:
+        raise InputError("potential: give --potential NAME (see 'alloykit potentials') "
+                         "or --potential-file FILE --pair-style STYLE")
     return args.potential
 
 
 def _sample(args):
-    from .io import read_structure
-    from .samples import random_solid_solution
+    from ..structures import random_solid_solution, read_structure
 
     if args.structure:
         return read_structure(args.structure, args.species)
     if not (args.lattice and args.composition):
-        raise ValueError("structure: give --structure FILE, or --lattice and --composition (or --resume)")
+        raise InputError("structure: give --structure FILE, or --lattice and --composition (or --resume)")
     size = args.size[0] if len(args.size) == 1 else tuple(args.size)
-    return random_solid_solution(args.lattice, args.composition, size, args.a, args.sample_seed)
+    seed = args.seed if args.sample_seed is None else args.sample_seed
+    return random_solid_solution(args.lattice, args.composition, size, args.a, seed or 0)
 
 
 def run_mcmd_cli(args) -> int:
-    from ..lmp import LammpsError
     from .mcmd import McmdSettings, run_mcmd
     from .plots import plot_mcmd
 
     comm = _comm()
-    try:
-        given = {k: getattr(args, k) for k in SETTING_ARGS if getattr(args, k) is not None}
-        if args.until_converged:
-            given["stop_when_converged"] = True
-        if args.inherent:
-            given["inherent"] = True
-        if args.sgcmc_deltamu is not None:
-            given["sgcmc"] = {"deltamu": args.sgcmc_deltamu, "every": args.sgcmc_every or given.get("swap_every", 100),
-                              "fraction": args.sgcmc_fraction, "variance": args.sgcmc_variance}
-        # a resumed run keeps its saved settings; only options given here change them
-        settings = None if args.resume else McmdSettings(**given)
-        atoms = None if args.resume else _sample(args)
-        species = args.species
-        if atoms is not None:
-            args.elements_of_potential = species or sorted(set(atoms.get_chemical_symbols()))
-        else:
-            args.elements_of_potential = json.loads((Path(args.out) / "settings.json").read_text())["species"] \
-                if (Path(args.out) / "settings.json").exists() else (species or [])
-        result = run_mcmd(atoms, _potential(args), args.out, settings, resume=args.resume, species=species,
-                          comm=comm, progress=not args.quiet, **(given if args.resume else {}))
-    except (ValueError, FileNotFoundError, KeyError, LammpsError) as e:
-        raise _user_error(e) from None
+    given = {k: getattr(args, k) for k in SETTING_ARGS if getattr(args, k) is not None}
+    if args.until_converged:
+        given["stop_when_converged"] = True
+    if args.inherent:
+        given["inherent"] = True
+    if args.sgcmc_deltamu is not None:
+        given["sgcmc"] = {"deltamu": args.sgcmc_deltamu, "every": args.sgcmc_every or given.get("swap_every", 100),
+                          "fraction": args.sgcmc_fraction, "variance": args.sgcmc_variance}
+    # a resumed run keeps its saved settings; only options given here change them
+    settings = None if args.resume else McmdSettings(**given)
+    atoms = None if args.resume else _sample(args)
+    if atoms is not None:
+        elements = args.species or sorted(set(atoms.get_chemical_symbols()))
+    else:
+        saved = Path(args.out) / "settings.json"
+        elements = json.loads(saved.read_text())["species"] if saved.exists() else (args.species or [])
+    result = run_mcmd(atoms, _potential(args, elements), args.out, settings, resume=args.resume,
+                      species=args.species, comm=comm, progress=not args.quiet, lattice=args.lattice,
+                      **(given if args.resume else {}))
     if comm is None or comm.Get_rank() == 0:
         import matplotlib
 
@@ -116,32 +117,29 @@ def run_mcmd_cli(args) -> int:
 
 
 def run_sro_cli(args) -> int:
-    from itertools import islice
-
-    from .io import read_frames
+    from ..structures import read_frames
     from .plots import plot_sro, plot_sro_frames
     from .sro import sro_frames
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    every = max(1, args.every)
     report, all_results, labels = [], [], []
     for path in args.files:
-        try:
-            frames = list(islice(read_frames(path, args.species), 0, None, max(1, args.every)))
-            results = list(sro_frames(frames, args.shells, args.species, args.method, args.structure))
-        except (ValueError, FileNotFoundError) as e:
-            raise _user_error(e) from None
+        frames = list(read_frames(path, args.species, index=slice(0, None, every)))
+        results = list(sro_frames(frames, args.shells, args.species, args.method, args.lattice))
         entries = []
-        for k, (atoms, r) in enumerate(zip(frames, results)):
+        for atoms, r in zip(frames, results):
             d = r.to_dict()
-            d.update(frame=k * max(1, args.every), timestep=atoms.info.get("timestep"))
+            d.update(frame=atoms.info["frame"], timestep=atoms.info.get("timestep"))
             entries.append(d)
             all_results.append(r)
-            labels.append(f"{Path(path).name}#{k * max(1, args.every)}")
+            labels.append(f"{Path(path).name}#{d['frame']}")
             first = {p: v[0] for p, v in d["alpha"].items() if p.split("-")[0] <= p.split("-")[1]}
-            print(f"{path} frame {d['frame']}: {d['structure'] or d['method']} "
-                  f"a={d['lattice_parameter'] or float('nan'):.4f} alpha_1 " +
-                  " ".join(f"{p}={'nan' if v is None else f'{v:+.4f}'}" for p, v in first.items()))
+            if not args.quiet:
+                print(f"{path} frame {d['frame']}: {d['structure'] or d['method']} "
+                      f"a={d['lattice_parameter'] or float('nan'):.4f} alpha_1 " +
+                      " ".join(f"{p}={'nan' if v is None else f'{v:+.4f}'}" for p, v in first.items()))
         report.append({"file": str(path), "frames": entries})
         # written after every file: a later bad file keeps what is done
         (out / "sro.json").write_text(json.dumps({"files": report}, indent=1))
@@ -161,17 +159,21 @@ def _mcmd_parser(sub):
                        description="Hybrid MC/MD in LAMMPS: Nose-Hoover MD (NVT, or NPT at zero pressure) plus "
                        "fix atom/swap for every species pair (paper defaults: 300 K, 30 trials every 100 steps), "
                        "optionally fix sgcmc. Records PE, acceptance and SRO; checkpoints; exact resume.",
-                       epilog=MCMD_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    g = p.add_argument_group("sample (or --resume)")
-    g.add_argument("--structure", help="starting structure file (data, dump, extxyz, ...)")
-    g.add_argument("--lattice", choices=["bcc", "fcc"], help="build a random solid solution")
-    g.add_argument("--composition", help="e.g. Fe=0.8,Cr=0.2 (fractions summing to 1)")
+                       epilog=MCMD_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+                       parents=[cliopts.common(), cliopts.species(),
+                                cliopts.structure(False, "starting structure file: extxyz, POSCAR, LAMMPS data "
+                                                         "or dump (.gz too); or build one with --lattice"),
+                                cliopts.lattice(None, "lattice kind of the random solid solution (with "
+                                                      "--composition), and of the SRO shells"),
+                                cliopts.potential(required=False), cliopts.seed(), cliopts.out("mcmd_out")])
+    # None: not given (a resumed run keeps its own seed; a fresh one uses the default 0)
+    p.set_defaults(seed=None)
+    g = p.add_argument_group("sample (or --structure, or --resume)")
+    g.add_argument("--composition", help="e.g. Fe=0.8,Cr=0.2 or Fe80Cr20")
     g.add_argument("--size", type=int, nargs="+", default=[10], help="cubic cells per axis (1 or 3 ints)")
     g.add_argument("--a", type=float, help="lattice parameter (A); default: Vegard from ASE references")
-    g.add_argument("--sample-seed", type=int, default=0, help="seed of the random occupation")
-    g.add_argument("--species", nargs="+", help="element of each LAMMPS type, type 1 first")
-    g = p.add_argument_group("potential")
-    g.add_argument("--potential", default="FeCr", help="named potential (FeCr, Fe_mm, Ta06A, MoCoNiVFeAlCr)")
+    g.add_argument("--sample-seed", type=int, help="seed of the random occupation (default: --seed)")
+    g = p.add_argument_group("potential (or --potential NAME)")
     g.add_argument("--potential-file", help="a potential file (used with --pair-style, elements = species)")
     g.add_argument("--pair-style", help="pair style for --potential-file, e.g. eam/alloy or eam/fs")
     g = p.add_argument_group("protocol")
@@ -186,9 +188,7 @@ def _mcmd_parser(sub):
     g.add_argument("--sgcmc-every", type=int, help="steps between sgcmc calls (default: --swap-every)")
     g.add_argument("--sgcmc-fraction", type=float, default=0.1, help="fraction of a full MC sweep per call")
     g.add_argument("--sgcmc-variance", type=float, nargs="+", help="kappa c_2 ... c_N (variance-constrained)")
-    g.add_argument("--seed", type=int, help="seed of velocities and swaps (default 1)")
     g = p.add_argument_group("output")
-    g.add_argument("--out", default="mcmd_out", help="output folder (default mcmd_out)")
     g.add_argument("--record-every", type=int, help="steps between records (default 1000)")
     g.add_argument("--checkpoint-every", type=int, help="steps between restart files (default 10000; 0: end only)")
     g.add_argument("--dump-every", type=int, help="steps between dump frames (default 0: none)")
@@ -199,7 +199,6 @@ def _mcmd_parser(sub):
     g.add_argument("--inherent", action="store_true", help="also record the quenched (inherent) PE")
     g.add_argument("--plot", choices=["delta", "alpha"], default="delta", help="SRO quantity in mcmd.png")
     g.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
-    g.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=run_mcmd_cli)
 
 
@@ -207,15 +206,14 @@ def _sro_parser(sub):
     p = sub.add_parser("sro", help="Warren-Cowley alpha and delta per shell of structures and dumps",
                        description="Chemical short-range order per neighbour shell and species pair: "
                        "Warren-Cowley alpha and delta = N_ab - N0_ab (pairs minus the random-mixture count).",
-                       epilog=SRO_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       epilog=SRO_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+                       parents=[cliopts.common(), cliopts.species(), cliopts.lattice(None, "insist on this lattice"),
+                                cliopts.out("sro_out")])
     p.add_argument("files", nargs="+", metavar="FILE", help="dumps (.gz too), data files, extxyz, ...")
-    p.add_argument("--species", nargs="+", help="element of each LAMMPS type (files with types only)")
     p.add_argument("--shells", type=int, default=3, help="number of shells (default 3)")
     p.add_argument("--method", choices=["lattice", "histogram", "auto"], default="lattice",
                    help="shells from the BCC/FCC lattice (default), from distance gaps, or lattice then gaps")
-    p.add_argument("--structure", choices=["bcc", "fcc"], help="insist on this lattice")
     p.add_argument("--every", type=int, default=1, help="analyse every N-th frame")
-    p.add_argument("--out", default="sro_out", help="output folder (default sro_out)")
     p.set_defaults(func=run_sro_cli)
 
 

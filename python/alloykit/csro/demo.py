@@ -10,9 +10,8 @@ TEMPERATURE = 600.0
 
 
 def stage(ctx) -> dict:
-    from .mcmd import McmdSettings, run_mcmd
+    from .mcmd import McmdSettings, fecr_default, run_mcmd
     from .plots import plot_mcmd, plot_sro
-    from .samples import fecr_default
     from .sro import compute_sro
 
     size, steps = ((5, 5, 5), 1500) if ctx.quick else ((6, 6, 6), 4000)

@@ -30,8 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import InputError
 from ..lmp import Lammps, get_potential, safe_token
-from ..lmp.structure import species_of
+from ..structures import NotCrystalline, lattice_sites, random_solid_solution, species_of
 
 # settings that change the trajectory: a resume must use the same values
 PROTOCOL = ("temperature", "timestep", "ensemble", "pressure", "tdamp", "pdamp", "swap_every",
@@ -74,7 +75,7 @@ class McmdSettings:
     converge_tol: float = 1e-4
     stop_when_converged: bool = False
     inherent: bool = False
-    seed: int = 1
+    seed: int = 0
 
     def __post_init__(self):
         self.check()
@@ -93,7 +94,7 @@ class McmdSettings:
             ok = (v >= 0 if zero_ok else v > 0) and np.isfinite(v)
             if not ok or (integer and int(v) != v):
                 kind = "an integer" if integer else "a number"
-                raise ValueError(f"{name}: must be {kind} {'>= 0' if zero_ok else '> 0'}, got {v}")
+                raise InputError(f"{name}: must be {kind} {'>= 0' if zero_ok else '> 0'}, got {v}")
         for name in ("temperature", "timestep") + tuple(n for n in ("tdamp", "pdamp") if getattr(self, n) is not None):
             positive(name)
         for name in ("steps", "swap_every", "record_every", "converge_window"):
@@ -101,16 +102,16 @@ class McmdSettings:
         for name in ("swap_trials", "checkpoint_every", "dump_every", "shells"):
             positive(name, integer=True, zero_ok=True)
         if self.ensemble not in ("nvt", "npt"):
-            raise ValueError(f"ensemble: {self.ensemble!r} is not 'nvt' or 'npt'")
+            raise InputError(f"ensemble: {self.ensemble!r} is not 'nvt' or 'npt'")
         if self.checkpoint_every % self.record_every:
-            raise ValueError(f"checkpoint_every: {self.checkpoint_every} is not a multiple of "
+            raise InputError(f"checkpoint_every: {self.checkpoint_every} is not a multiple of "
                              f"record_every ({self.record_every})")
         if not np.isfinite(self.pressure):
-            raise ValueError(f"pressure: {self.pressure} is not a number")
+            raise InputError(f"pressure: {self.pressure} is not a number")
         if self.sgcmc is not None:
             unknown = set(self.sgcmc) - {"deltamu", "every", "fraction", "variance"}
             if unknown or "deltamu" not in self.sgcmc:
-                raise ValueError("sgcmc: needs 'deltamu' and accepts every, fraction, variance; "
+                raise InputError("sgcmc: needs 'deltamu' and accepts every, fraction, variance; "
                                  f"got {sorted(self.sgcmc)}")
 
     def protocol(self) -> dict:
@@ -154,7 +155,7 @@ def sgcmc_command(s: McmdSettings, n_types: int, step: int) -> str:
     g = s.sgcmc
     mu = [float(v) for v in np.atleast_1d(g["deltamu"])]
     if len(mu) != n_types - 1:
-        raise ValueError(f"sgcmc: deltamu needs {n_types - 1} values (mu_1 - mu_k, k = 2..{n_types}), got {len(mu)}")
+        raise InputError(f"sgcmc: deltamu needs {n_types - 1} values (mu_1 - mu_k, k = 2..{n_types}), got {len(mu)}")
     seg = step // s.checkpoint_every if s.checkpoint_every else 0
     seed = (lammps_seed(s.seed) + 104729 * (seg + 1)) % SEED_MAX + 1
     words = [f"fix ak_sgcmc all sgcmc {int(g.get('every', s.swap_every))} {float(g.get('fraction', 0.1))!r}",
@@ -191,8 +192,9 @@ class McmdResult:
 class _Run:
     """State of one MC/MD run (fresh or resumed) on one LAMMPS instance."""
 
-    def __init__(self, settings: McmdSettings, potential, out: Path, comm, progress: bool):
+    def __init__(self, settings: McmdSettings, potential, out: Path, comm, progress: bool, lattice=None):
         self.s, self.pot, self.out, self.comm = settings, get_potential(potential), out, comm
+        self.lattice = lattice          # lattice kind insisted on for the SRO shells (None: any)
         self.rank = comm.Get_rank() if comm is not None else 0
         self.progress = progress and self.rank == 0
         self.records: list = []
@@ -290,23 +292,31 @@ class _Run:
         self.write_json("checkpoint.json", {"step": step, "n_records": len(self.records)})
 
 
-def run_mcmd(atoms=None, potential="FeCr", out="mcmd_out", settings: McmdSettings | None = None,
+def run_mcmd(atoms=None, potential=None, out="mcmd_out", settings: McmdSettings | None = None,
              resume: bool = False, species=None, comm=None, progress: bool = True, on_record=None,
-             **overrides) -> McmdResult:
+             lattice: str | None = None, **overrides) -> McmdResult:
     """Age ``atoms`` by hybrid MC/MD in LAMMPS; returns records and a summary.
 
     settings: :class:`McmdSettings` (keyword ``overrides`` replace its fields, e.g.
     ``temperature=600, steps=5000``). resume: continue the run in ``out`` from its last
     checkpoint (``atoms`` is then ignored; settings default to the saved ones, the protocol
     must match; ``steps`` may grow, output settings may change).
+    potential: a named potential (``alloykit potentials``) or a :class:`~alloykit.lmp.Potential`;
+    needed for a fresh run, a resumed one defaults to the run's own (when it was a named one).
     species: element of each LAMMPS type (default: the sample's elements, sorted).
+    lattice: "bcc" or "fcc" to insist on for the SRO shells (default: recognised).
     comm: mpi4py communicator (run under ``mpiexec -n N``; rank 0 writes the files).
     on_record: called with each record dict; returning True ends the run (after a
     checkpoint). A partial run keeps every file written so far.
     """
-    if settings is None and resume:      # continue with the saved protocol unless overridden
-        saved = Path(out) / "settings.json"
-        settings = McmdSettings(**json.loads(saved.read_text())["settings"]) if saved.exists() else None
+    saved = Path(out) / "settings.json"
+    saved = json.loads(saved.read_text()) if resume and saved.exists() else {}
+    if settings is None and saved:      # continue with the saved protocol unless overridden
+        settings = McmdSettings(**saved["settings"])
+    potential = saved.get("potential") if potential is None else potential
+    if potential is None:
+        raise InputError(f"resume: no checkpoint in {out}" if resume else
+                         "potential: name the potential of the run (see 'alloykit potentials')")
     settings = settings or McmdSettings()
     if overrides:
         valid = {f.name for f in fields(McmdSettings)}
@@ -317,7 +327,7 @@ def run_mcmd(atoms=None, potential="FeCr", out="mcmd_out", settings: McmdSetting
         d.update(overrides)
         settings = McmdSettings(**d)
     out = Path(out)
-    run = _Run(settings, potential, out, comm, progress)
+    run = _Run(settings, potential, out, comm, progress, saved.get("lattice", lattice) if resume else lattice)
     if run.rank == 0:
         out.mkdir(parents=True, exist_ok=True)
     if comm is not None:
@@ -341,7 +351,7 @@ def _fresh(run: _Run, atoms, species):
     from ..lmp.structure import put_atoms
 
     if atoms is None:
-        raise ValueError("atoms: a structure is needed unless resume=True")
+        raise InputError("atoms: a structure is needed unless resume=True")
     species = species_of(atoms, species)
     run.pot.check(species)
     present = sorted(set(atoms.get_chemical_symbols()))
@@ -351,7 +361,8 @@ def _fresh(run: _Run, atoms, species):
             (run.out / stale).unlink(missing_ok=True)      # a new run in an old folder
         ase.io.write(run.out / "initial.extxyz", atoms, format="extxyz", parallel=False)
         run.write_json("settings.json", {"settings": asdict(s), "potential": run.pot.name, "species": species,
-                                         "n_atoms": len(atoms), "lammps_seed": lammps_seed(s.seed)})
+                                         "n_atoms": len(atoms), "lammps_seed": lammps_seed(s.seed),
+                                         "lattice": run.lattice})
     run.shells = _shells(run, atoms)
     run.lmp = run.start_lammps(0)
     run.lmp.commands(["units metal", "atom_style atomic", "atom_modify map array"])
@@ -368,12 +379,10 @@ def _shells(run: _Run, atoms):
     """Lattice shells of the starting structure (rank 0): swaps keep atoms on their sites."""
     if not run.s.shells or run.rank != 0:
         return None
-    from .lattice import NotCrystalline, lattice_shells
-
     try:
-        return lattice_shells(atoms, run.s.shells)
+        return lattice_sites(atoms, run.s.shells, run.lattice)
     except NotCrystalline as e:
-        raise ValueError(f"{e}; SRO along the run needs a BCC/FCC sample (or shells=0)") from None
+        raise NotCrystalline(f"{e}; SRO along the run needs a BCC/FCC sample (or shells=0)") from None
 
 
 def _resume(run: _Run):
@@ -384,13 +393,13 @@ def _resume(run: _Run):
         saved = json.loads((out / "settings.json").read_text())
         ckpt = json.loads((out / "checkpoint.json").read_text())
     except FileNotFoundError:
-        raise ValueError(f"resume: no checkpoint in {out}") from None
+        raise InputError(f"resume: no checkpoint in {out}") from None
     old = McmdSettings(**saved["settings"]).protocol()
     for key, value in s.protocol().items():
         if old[key] != value:
-            raise ValueError(f"resume: {key} is {value!r} but the checkpointed run used {old[key]!r}")
+            raise InputError(f"resume: {key} is {value!r} but the checkpointed run used {old[key]!r}")
     if saved["potential"] != run.pot.name:
-        raise ValueError(f"resume: potential {run.pot.name} but the run used {saved['potential']}")
+        raise InputError(f"resume: potential {run.pot.name} but the run used {saved['potential']}")
     species = saved["species"]
     initial = ase.io.read(out / "initial.extxyz", parallel=False)
     present = sorted(set(initial.get_chemical_symbols()))
@@ -480,3 +489,10 @@ def write_pair_include(potential, species, path) -> Path:
     path = Path(path)
     path.write_text("\n".join(get_potential(potential).commands(list(species))) + "\n")
     return path
+
+
+def fecr_default(size=(6, 6, 6), seed: int = 0, a: float = 2.8665):
+    """The project's default sample: random BCC Fe-20Cr. a = 2.8665 A is FeCr.cdeam's
+    zero-pressure value at 0 K (2.863 A, relaxed 432-atom sample) plus ~0.1 % for thermal
+    expansion at a few hundred K; use NPT for the exact value at a temperature."""
+    return random_solid_solution("bcc", {"Fe": 0.8, "Cr": 0.2}, size=size, a=a, seed=seed)

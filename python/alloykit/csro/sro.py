@@ -23,9 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from ase.data import atomic_numbers, chemical_symbols
 
-from .lattice import LatticeShells, NotCrystalline, lattice_shells
+from ..errors import InputError
+from ..structures import LatticeSites, NotCrystalline, lattice_sites, neighbour_pairs, species_indices
 
 
 @dataclass
@@ -105,29 +105,11 @@ def random_sigma(concentrations, n_atoms: int, coordination) -> np.ndarray:
     return base[None] / np.sqrt(n_atoms * z)[:, None, None]
 
 
-def _type_indices(atoms, species):
-    """Species index of every atom (fast: through atomic numbers) and the species list."""
-    numbers = atoms.numbers
-    present = sorted({chemical_symbols[z] for z in np.unique(numbers)})
-    if species is None:
-        species = present
-    species = list(species)
-    missing = [s for s in present if s not in species]
-    if missing:
-        raise ValueError(f"species: {', '.join(missing)} occur in the structure but not in {species}")
-    lut = np.full(119, -1, dtype=np.int64)
-    for k, s in enumerate(species):
-        if s not in atomic_numbers:
-            raise ValueError(f"species: unknown element {s!r}")
-        lut[atomic_numbers[s]] = k
-    return lut[numbers], species
-
-
 def pair_counts(types: np.ndarray, shells, n_species: int) -> np.ndarray:
     """N_ab^k (K, S, S) from species indices and lattice or distance shells."""
     s2 = n_species * n_species
     out = []
-    if isinstance(shells, LatticeShells):
+    if isinstance(shells, LatticeSites):
         for nb in shells.neighbours:
             if nb.size and nb.min() < 0:     # vacancies: drop empty sites
                 centre = np.broadcast_to(types[:, None], nb.shape)[nb >= 0]
@@ -167,7 +149,7 @@ def distance_shells(atoms, n_shells: int = 3, gap: float | None = None, rmax: fl
     limit = 4.0 * d_est if rmax is None else float(rmax)
     r = min(2.0 * d_est, limit)
     while True:
-        i, j, d = _pairs_within(atoms, r)
+        i, j, d, _ = neighbour_pairs(atoms, r, sort=False)
         order = np.argsort(d, kind="stable")
         ds = d[order]
         breaks = np.flatnonzero(np.diff(ds) > gap) + 1
@@ -199,56 +181,36 @@ def distance_shells(atoms, n_shells: int = 3, gap: float | None = None, rmax: fl
     return DistanceShells(np.array(radii), np.array(coord), np.array(edges), pairs)
 
 
-def _pairs_within(atoms, r: float):
-    """Ordered pairs (i, j, distance) closer than r: a periodic KD-tree for big orthogonal
-    cells, ASE's neighbour list otherwise."""
-    from scipy.spatial import cKDTree
-
-    cell = atoms.cell.array
-    ortho = np.allclose(cell, np.diag(np.diag(cell)), atol=1e-9)
-    lengths = np.diag(cell)
-    if ortho and all(atoms.pbc) and np.all(lengths > 2 * r):
-        pos = atoms.get_positions(wrap=True) % lengths
-        tree = cKDTree(pos, boxsize=lengths)
-        pr = tree.query_pairs(r, output_type="ndarray")
-        dv = pos[pr[:, 1]] - pos[pr[:, 0]]
-        dv -= np.rint(dv / lengths) * lengths
-        d = np.linalg.norm(dv, axis=1)
-        return np.concatenate([pr[:, 0], pr[:, 1]]), np.concatenate([pr[:, 1], pr[:, 0]]), np.concatenate([d, d])
-    from ase.neighborlist import neighbor_list
-
-    return neighbor_list("ijd", atoms, r, self_interaction=False)
-
-
-def find_shells(atoms, n_shells: int = 3, method: str = "lattice", structure: str | None = None):
-    """Lattice shells ("lattice"), distance shells ("histogram"), or lattice falling back
-    to distances ("auto")."""
-    if method == "lattice":
-        return lattice_shells(atoms, n_shells, structure)
+def find_shells(atoms, n_shells: int = 3, method: str = "lattice", lattice: str | None = None):
+    """Lattice shells ("lattice", :func:`alloykit.structures.lattice_sites`), distance
+    shells ("histogram"), or lattice falling back to distances ("auto"). lattice: "bcc" or
+    "fcc" to insist on one (default: recognised)."""
+    if method not in ("lattice", "histogram", "auto"):
+        raise InputError(f"method: {method!r} is not 'lattice', 'histogram' or 'auto'")
     if method == "histogram":
         return distance_shells(atoms, n_shells)
-    if method == "auto":
+    try:
+        return lattice_sites(atoms, n_shells, lattice)
+    except NotCrystalline as first:
+        if method == "lattice":
+            raise
         try:
-            return lattice_shells(atoms, n_shells, structure)
-        except NotCrystalline as first:
-            try:
-                return distance_shells(atoms, n_shells)
-            except NotCrystalline as second:
-                raise NotCrystalline(f"{first}; and {second}") from None
-    raise ValueError(f"method: {method!r} is not 'lattice', 'histogram' or 'auto'")
+            return distance_shells(atoms, n_shells)
+        except NotCrystalline as second:
+            raise NotCrystalline(f"{first}; and {second}") from None
 
 
-def compute_sro(atoms, shells=3, species=None, method: str = "lattice", structure: str | None = None) -> SRO:
+def compute_sro(atoms, shells=3, species=None, method: str = "lattice", lattice: str | None = None) -> SRO:
     """Warren-Cowley alpha and delta of ``atoms`` for shells 1..K.
 
-    shells: K (int), or shells already found for this structure (a :class:`LatticeShells`
+    shells: K (int), or shells already found for this structure (a :class:`LatticeSites`
     or :class:`DistanceShells`, e.g. to analyse several type arrays on the same sites).
     species: species order of the output (default: those present, sorted); may include
     absent species (their alpha is NaN).
     """
     if isinstance(shells, (int, np.integer)):
-        shells = find_shells(atoms, int(shells), method, structure)
-    types, species = _type_indices(atoms, species)
+        shells = find_shells(atoms, int(shells), method, lattice)
+    types, species = species_indices(atoms, species)
     return sro_from_types(types, species, shells)
 
 
@@ -261,11 +223,11 @@ def sro_from_types(types: np.ndarray, species, shells) -> SRO:
     return SRO(list(species), conc, len(types), counts, ideal, alpha, delta,
                random_sigma(conc, len(types), z), np.asarray(shells.radii), z, shells.method,
                getattr(shells, "structure", None), getattr(shells, "a", None),
-               {"vacancies": shells.vacancies} if isinstance(shells, LatticeShells) else {})
+               {"vacancies": shells.vacancies} if isinstance(shells, LatticeSites) else {})
 
 
-def sro_frames(frames, shells: int = 3, species=None, method: str = "lattice", structure: str | None = None):
-    """SRO of every frame of an iterable of Atoms (e.g. :func:`alloykit.csro.io.read_frames`).
+def sro_frames(frames, shells: int = 3, species=None, method: str = "lattice", lattice: str | None = None):
+    """SRO of every frame of an iterable of Atoms (e.g. :func:`alloykit.structures.read_frames`).
 
     Lattice shells found for one frame are reused for the next when every atom is still on
     its site (swap MC/MD moves species, not sites), so long trajectories cost one lattice
@@ -273,6 +235,6 @@ def sro_frames(frames, shells: int = 3, species=None, method: str = "lattice", s
     """
     found = None
     for atoms in frames:
-        if not (isinstance(found, LatticeShells) and found.matches(atoms)):
-            found = find_shells(atoms, shells, method, structure)
+        if not (isinstance(found, LatticeSites) and found.matches(atoms)):
+            found = find_shells(atoms, shells, method, lattice)
         yield compute_sro(atoms, found, species)

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from ase.data import atomic_numbers, covalent_radii
 
+from ..errors import InputError
 from .basis import RankTerms, rank_terms
 from .harmonics import real_sph_harm
 from .radial import radial_basis
@@ -51,14 +52,14 @@ class ACE:
                  dtype=torch.float64, device="cpu"):
         self.elements = list(elements)
         if not self.elements or len(set(self.elements)) != len(self.elements):
-            raise ValueError(f"elements: expected distinct element symbols, got {elements!r}")
+            raise InputError(f"elements: expected distinct element symbols, got {elements!r}")
         for e in self.elements:
             if e not in atomic_numbers:
-                raise ValueError(f"elements: unknown element {e!r}")
+                raise InputError(f"elements: unknown element {e!r}")
         if len(nmax) != len(lmax) or not 1 <= len(nmax) <= 4:
-            raise ValueError(f"nmax/lmax: expected one value per rank (1..4), got {nmax}, {lmax}")
+            raise InputError(f"nmax/lmax: expected one value per rank (1..4), got {nmax}, {lmax}")
         if lmax[0] != 0:
-            raise ValueError("lmax: rank 1 couples a single harmonic to zero, so its lmax must be 0")
+            raise InputError("lmax: rank 1 couples a single harmonic to zero, so its lmax must be 0")
         self.nmax, self.lmax = tuple(int(n) for n in nmax), tuple(int(l) for l in lmax)
         self.dtype, self.device = dtype, torch.device(device)
         nel = len(self.elements)
@@ -70,12 +71,12 @@ class ACE:
                 elif isinstance(rcut, dict):
                     key = (ea, eb) if (ea, eb) in rcut else (eb, ea)
                     if key not in rcut:
-                        raise ValueError(f"rcut: no cutoff for the pair {ea}-{eb}")
+                        raise InputError(f"rcut: no cutoff for the pair {ea}-{eb}")
                     rc[a, b] = float(rcut[key])
                 else:
                     rc[a, b] = float(rcut)
         if not np.allclose(rc, rc.T) or (rc <= 0).any():
-            raise ValueError("rcut: cutoffs must be positive and symmetric")
+            raise InputError("rcut: cutoffs must be positive and symmetric")
         self.rcut = torch.tensor(rc, dtype=dtype, device=self.device)
         self.lam = self.rcut * 0.05 if lam is None else torch.full_like(self.rcut, float(lam))
         self.rmax = float(rc.max())
@@ -84,7 +85,7 @@ class ACE:
                                        for r, (n, l) in enumerate(zip(self.nmax, self.lmax))]
         self.ndescriptors = sum(t.count for t in self.ranks)
         if self.ndescriptors == 0:
-            raise ValueError(f"nmax={nmax}, lmax={lmax} give no descriptor")
+            raise InputError(f"nmax={nmax}, lmax={lmax} give no descriptor")
         self._terms = [(torch.tensor(t.coef, dtype=dtype, device=self.device),
                         torch.tensor(t.idx, device=self.device), torch.tensor(t.fid, device=self.device), t.count)
                        for t in self.ranks]
@@ -108,11 +109,9 @@ class ACE:
 
     # --- evaluation ------------------------------------------------------------------
     def element_index(self, symbols) -> np.ndarray:
-        lookup = {e: k for k, e in enumerate(self.elements)}
-        try:
-            return np.array([lookup[s] for s in symbols], dtype=np.int64)
-        except KeyError as e:
-            raise ValueError(f"element {e.args[0]} is not among the descriptor's elements {self.elements}") from None
+        from ..structures.species import index_of
+
+        return index_of(symbols, self.elements, "descriptor elements")
 
     def from_pairs(self, pairs: Pairs) -> torch.Tensor:
         """Descriptors (natoms, ndescriptors) of the centres, from their pairs."""
@@ -152,9 +151,9 @@ class ACE:
         With ``positions`` (a tensor, e.g. requiring grad) the pair vectors are built from
         it, so that descriptors can be differentiated with respect to positions.
         """
-        from ase.neighborlist import neighbor_list
+        from ..structures import neighbour_pairs
 
-        i, j, shift = neighbor_list("ijS", atoms, self.rmax)
+        i, j, _, _, shift = neighbour_pairs(atoms, self.rmax, sort=False, shifts=True)
         pos = positions if positions is not None else torch.tensor(atoms.positions, dtype=self.dtype)
         pos = pos.to(self.device, self.dtype)
         cell = torch.tensor(atoms.cell.array, dtype=self.dtype, device=self.device)

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import InputError
+from ..structures import cell_heights, parse_composition
 from .anneal import AnnealResult, Moves, anneal
 from .candidates import exact_counts, hnf_matrices, lattice_candidate, random_dense_cell
 from .loss import GRSLoss
@@ -47,11 +49,9 @@ def check_cutoff(atoms, rmax: float, allow_images: bool = False) -> None:
     own periodicity enters every environment."""
     if allow_images or not any(atoms.pbc):
         return
-    cell = atoms.cell.array
-    vol = abs(np.linalg.det(cell))
-    widths = [vol / np.linalg.norm(np.cross(cell[(k + 1) % 3], cell[(k + 2) % 3])) for k in range(3) if atoms.pbc[k]]
+    widths = cell_heights(atoms.cell.array)[np.asarray(atoms.pbc)]
     if rmax > min(widths) / 2:
-        raise ValueError(f"cutoff {rmax:.2f} A is larger than half the cell ({min(widths) / 2:.2f} A): use a larger "
+        raise InputError(f"cutoff {rmax:.2f} A is larger than half the cell ({min(widths) / 2:.2f} A): use a larger "
                          "cell or a shorter cutoff, or allow_images=True (--allow-images) if that is intended")
 
 
@@ -75,23 +75,24 @@ def generate(target: Target, natoms: int, composition: dict | None = None, paren
     LAMMPS minimisations by default). composition: default the target's. minimize: a final
     LAMMPS minimisation of positions (default: when positions are free).
     """
-    composition = composition or target.composition
+    composition = parse_composition(composition, normalise=True) if composition else target.composition
     unknown = set(composition) - set(target.elements)
     if unknown:
-        raise ValueError(f"composition: {sorted(unknown)} not in the target's elements {target.elements}")
+        raise InputError(f"composition: {sorted(unknown)} not in the target's elements {target.elements}")
     missing = [e for e, c in zip(target.elements, target.counts) if c > 0 and composition.get(e, 0) == 0]
     if missing:
-        raise ValueError(f"composition: the target has {missing} but the candidate would have none")
-    exact_counts(composition, natoms)
+        raise InputError(f"composition: the target has {missing} but the candidate would have none")
+    # rounded to whole atoms (with a note) once, so every candidate holds these counts exactly
+    composition = {e: c / natoms for e, c in exact_counts(composition, natoms).items()}
     pot = GRSPotential(target, weights)
     if parent is not None:
         if natoms % len(parent):
-            raise ValueError(f"natoms {natoms} is not a multiple of the parent's {len(parent)} atoms")
+            raise InputError(f"natoms {natoms} is not a multiple of the parent's {len(parent)} atoms")
         cand = lattice_candidate(parent, natoms // len(parent), composition, seed=seed)
         moves = moves or Moves(swap=1.0)
     else:
         if target.density <= 0:
-            raise ValueError("the target has no periodic structure to take a density from: give a parent lattice")
+            raise InputError("the target has no periodic structure to take a density from: give a parent lattice")
         dmin = np.where(np.isfinite(target.dmin), target.dmin, np.inf).min()
         cand = random_dense_cell(natoms, composition, target.density,
                                  min_distance if min_distance is not None else 0.85 * dmin, seed=seed)

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ..descriptors import Pairs
+from ..errors import InputError
 from ..progress import Progress
 from .potential import GRSPotential
 
@@ -32,7 +33,7 @@ class Moves:
     def probabilities(self) -> np.ndarray:
         p = np.array([self.swap, self.flip, self.displace, self.minimize], dtype=float)
         if (p < 0).any() or p.sum() <= 0:
-            raise ValueError(f"moves: probabilities must be >= 0 and not all zero, got {p.tolist()}")
+            raise InputError(f"moves: probabilities must be >= 0 and not all zero, got {p.tolist()}")
         return p / p.sum()
 
     @property
@@ -85,7 +86,7 @@ def _check(potential: GRSPotential, atoms) -> None:
     symbols = set(atoms.get_chemical_symbols())
     target = {e for e, c in zip(potential.target.elements, potential.target.counts) if c > 0}
     if symbols - target:
-        raise ValueError(f"candidate holds {sorted(symbols - target)}, which the target does not have")
+        raise InputError(f"candidate holds {sorted(symbols - target)}, which the target does not have")
 
 
 def anneal(atoms, potential: GRSPotential, steps: int = 1000, moves: Moves | None = None,
@@ -112,7 +113,7 @@ def anneal(atoms, potential: GRSPotential, steps: int = 1000, moves: Moves | Non
     elem = potential.ace.element_index(atoms.get_chemical_symbols())
     fast = FixedLatticeEvaluator(potential, atoms) if moves.chemical_only else None
     if moves.swap > 0 and len(set(elem.tolist())) < 2 and moves.flip == 0 and moves.chemical_only:
-        raise ValueError("moves: swaps need at least two elements in the candidate")
+        raise InputError("moves: swaps need at least two elements in the candidate")
 
     with _single_thread():    # tiny tensors: torch's thread pool only adds contention
         return _anneal(atoms, potential, steps, moves, prob, t_start, t_end, rng, stop_at, random_walk,

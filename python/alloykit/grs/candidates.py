@@ -7,18 +7,8 @@ import numpy as np
 from ase import Atoms
 from ase.build import make_supercell
 
-
-def exact_counts(composition: dict, natoms: int) -> dict:
-    """Atoms per element for ``natoms`` sites; refuses compositions that do not fit."""
-    total = sum(composition.values())
-    if not composition or total <= 0 or any(v < 0 for v in composition.values()):
-        raise ValueError(f"composition: expected positive fractions, got {composition}")
-    counts = {e: v / total * natoms for e, v in composition.items()}
-    bad = {e: c for e, c in counts.items() if abs(c - round(c)) > 1e-6}
-    if bad:
-        raise ValueError(f"composition {composition} is impossible with {natoms} atoms "
-                         f"({', '.join(f'{e}: {c:.3g}' for e, c in bad.items())} atoms)")
-    return {e: int(round(c)) for e, c in counts.items() if round(c) > 0}
+from ..errors import InputError
+from ..structures import exact_counts
 
 
 def random_occupation(natoms: int, composition: dict, rng) -> list[str]:
@@ -73,13 +63,13 @@ def random_dense_cell(natoms: int, composition: dict, density: float, min_distan
     rng = np.random.default_rng(seed)
     length = (natoms / density) ** (1 / 3)
     if min_distance >= length / 2:
-        raise ValueError(f"min_distance {min_distance} A does not fit a {natoms}-atom cell of side {length:.2f} A")
+        raise InputError(f"min_distance {min_distance} A does not fit a {natoms}-atom cell of side {length:.2f} A")
     pos = np.empty((0, 3))
     tries = 0
     while len(pos) < natoms:
         tries += 1
         if tries > max_tries:
-            raise ValueError(f"could not place {natoms} atoms {min_distance} A apart at density {density}: lower either")
+            raise InputError(f"could not place {natoms} atoms {min_distance} A apart at density {density}: lower either")
         p = rng.random(3) * length
         d = pos - p
         d -= length * np.round(d / length)

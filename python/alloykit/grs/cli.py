@@ -5,6 +5,8 @@ import argparse
 import json
 from pathlib import Path
 
+from .. import cliopts
+
 EXAMPLES = """examples:
   # a 32-atom cell reproducing an L1_2 AuCu3 crystal, on an FCC parent, chemical swaps only
   alloykit grs --target AuCu3.extxyz --natoms 32 --parent fcc:3.75 --allow-images --out grs_aucu3
@@ -13,31 +15,32 @@ EXAMPLES = """examples:
   # a 16-atom Fe-Cr cell, composition given
   alloykit grs --target aged.extxyz --natoms 16 --composition Fe=0.8125,Cr=0.1875 \\
                --parent bcc:2.86 --allow-images --out grs_fecr
+  # a LAMMPS dump with atom types only: name the element of each type
+  alloykit grs --target dump.gz --species Fe Cr --natoms 16 --parent bcc:2.86 --allow-images --out grs_dump
 """
 
 
-def _composition(text):
-    out = {}
-    for part in text.split(","):
-        el, _, frac = part.partition("=")
-        try:
-            out[el.strip()] = float(frac)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"--composition: expected El=fraction,..., got {part!r}") from None
-    return out
+def _parent(text, species=None):
+    """'fcc:A', 'bcc:A', 'sc:A', 'hcp:A' or a structure file."""
+    import math
 
-
-def _parent(text):
     from ase.build import bulk
+
+    from ..errors import InputError
+    from ..structures import read_structure
 
     if ":" in text and not Path(text).exists():
         kind, _, a = text.partition(":")
         if kind not in ("fcc", "bcc", "sc", "hcp"):
-            raise argparse.ArgumentTypeError(f"--parent: unknown lattice {kind!r} (fcc, bcc, sc, hcp or a file)")
-        return bulk("X", kind, a=float(a), cubic=kind != "hcp")
-    import ase.io
-
-    return ase.io.read(text)
+            raise InputError(f"--parent: unknown lattice {kind!r} (fcc, bcc, sc, hcp or a file)")
+        try:
+            a = float(a)
+        except ValueError:
+            raise InputError(f"--parent: lattice parameter {a!r} is not a number") from None
+        if not (math.isfinite(a) and a > 0):
+            raise InputError(f"--parent: lattice parameter {a} must be a positive length")
+        return bulk("X", kind, a=a, cubic=kind != "hcp")
+    return read_structure(text, species=species)
 
 
 def run(args) -> int:
@@ -45,26 +48,24 @@ def run(args) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from ..cli import UserError
+    from ..structures import parse_composition, write_lammps_data
     from . import GRSPotential, build_target, generate, read_structures
 
+    structures = read_structures(args.target, species=args.species)
+    nmax, lmax, weights = (_numbers(getattr(args, k), k, t) for k, t in (("nmax", int), ("lmax", int),
+                                                                        ("weights", float)))
+    composition = parse_composition(args.composition) if args.composition else None
+    parent = _parent(args.parent, args.species) if args.parent else None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    try:
-        structures = read_structures(args.target)
-        nmax = tuple(int(v) for v in args.nmax.split(","))
-        lmax = tuple(int(v) for v in args.lmax.split(","))
-        target = build_target(structures, nmax=nmax, lmax=lmax, rcut=args.rcut)
-        target.save(out / "target.json")
-        weights = tuple(float(w) for w in args.weights.split(","))
-        result = generate(target, args.natoms, composition=args.composition, parent=args.parent, steps=args.steps,
-                          seed=args.seed, weights=weights, allow_images=args.allow_images, progress=True)
-    except ValueError as e:
-        raise UserError(str(e)) from None
+    target = build_target(structures, nmax=nmax, lmax=lmax, rcut=args.rcut)
+    target.save(out / "target.json")
+    result = generate(target, args.natoms, composition=composition, parent=parent, steps=args.steps,
+                      seed=args.seed, weights=weights, allow_images=args.allow_images, progress=not args.quiet)
     atoms = result.atoms
     atoms.calc = None
     ase.io.write(out / "grs.extxyz", atoms)
-    ase.io.write(out / "grs.data", atoms, format="lammps-data", specorder=target.elements, masses=True)
+    write_lammps_data(atoms, out / "grs.data", species=target.elements)
     ase.io.write(out / "POSCAR", atoms, format="vasp", direct=True, sort=True)
     pot = GRSPotential(target, weights)
     figs = __import__("alloykit.grs.plots", fromlist=["x"]).plot_target_vs_grs(pot, atoms, structures[:20])
@@ -80,20 +81,30 @@ def run(args) -> int:
     return 0
 
 
+def _numbers(text: str, option: str, kind):
+    from ..errors import InputError
+
+    try:
+        return tuple(kind(v) for v in text.split(","))
+    except ValueError:
+        raise InputError(f"--{option}: {text!r} is not a comma-separated list of numbers") from None
+
+
 def register(sub) -> None:
     p = sub.add_parser("grs", help="generalized representative structures matching a target's ACE descriptors",
-                       description=__doc__, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=__doc__, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+                       parents=[cliopts.common(), cliopts.species(), cliopts.seed()])
     p.add_argument("--target", nargs="+", required=True, help="structure files (extxyz, LAMMPS data/dump, POSCAR...)")
     p.add_argument("--natoms", type=int, required=True, help="atoms in the GRS cell")
-    p.add_argument("--composition", type=_composition, help="El=fraction,... (default: the target's)")
-    p.add_argument("--parent", type=_parent, help="parent lattice 'fcc:A', 'bcc:A' or a structure file "
-                                                   "(default: a random dense cell, positions free)")
+    p.add_argument("--composition", help="Fe=0.8,Cr=0.2 or Fe80Cr20 (default: the target's); rounded to whole "
+                                         "atoms with a note")
+    p.add_argument("--parent", help="parent lattice 'fcc:A', 'bcc:A' or a structure file "
+                                    "(default: a random dense cell, positions free)")
     p.add_argument("--steps", type=int, default=2000, help="annealing steps (default 2000)")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--weights", default="1,1", help="moment weights alpha_1,alpha_2[,...] (negative: reverse GRS)")
     p.add_argument("--nmax", default="8,2,2,1", help="radial truncation per rank (default the paper's 8,2,2,1)")
     p.add_argument("--lmax", default="0,2,2,1", help="angular truncation per rank (default 0,2,2,1)")
     p.add_argument("--rcut", type=float, help="one cutoff for all element pairs, A (default: from covalent radii)")
     p.add_argument("--allow-images", action="store_true", help="allow a cutoff above half the GRS cell")
-    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--out", metavar="DIR", required=True, help="output folder")
     p.set_defaults(func=run)

@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import torch
 
+from ..errors import InputError
 from .target import Target, central_moments, power_sums
 
 
 class GRSLoss:
     def __init__(self, target: Target, weights=(1.0, 1.0), device="cpu"):
         if len(weights) > target.max_moment:
-            raise ValueError(f"weights: {len(weights)} moments asked for but the target keeps {target.max_moment}")
+            raise InputError(f"weights: {len(weights)} moments asked for but the target keeps {target.max_moment}")
         if len(weights) == 0 or all(w == 0 for w in weights):
-            raise ValueError("weights: at least one moment weight must be non-zero")
+            raise InputError("weights: at least one moment weight must be non-zero")
         self.target, self.weights = target, tuple(float(w) for w in weights)
         self.kmax = len(self.weights)
         dev = torch.device(device)

@@ -16,26 +16,21 @@ import numpy as np
 import torch
 
 from ..descriptors import ACE
-from ..structio import guess_format
+from ..errors import InputError
 
 FORMAT = "alloykit.grs.target"
 
 
-def read_structures(paths, index=":") -> list:
-    """ase.Atoms from files (extxyz, POSCAR, LAMMPS data or text dumps, ...)."""
-    import ase.io
+def read_structures(paths, index=":", species=None) -> list:
+    """Every frame ``index`` of each file (see :func:`alloykit.structures.read_frames`;
+    ``species`` names the LAMMPS types of dumps and data files that carry no elements)."""
+    from ..structures import read_frames
 
     out = []
-    for p in paths:
-        p = str(p)
-        fmt = {"lammps-dump": "lammps-dump-text", "lammps-data": "lammps-data"}.get(guess_format(p))
-        try:
-            frames = ase.io.read(p, index=index, format=fmt)
-        except Exception as e:    # ase raises many kinds for unreadable files
-            raise ValueError(f"{p}: cannot read structures ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
-        frames = frames if isinstance(frames, list) else [frames]
-        if not frames or sum(len(f) for f in frames) == 0:
-            raise ValueError(f"{p}: no atoms")
+    for p in [paths] if isinstance(paths, (str, Path)) else paths:
+        frames = list(read_frames(p, species=species, index=index))
+        if not frames:
+            raise InputError(f"{p}: no frame selected by index {index!r}")
         out.extend(frames)
     return out
 
@@ -61,22 +56,22 @@ def central_moments(sums: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
     if len(raw) > 3:
         out.append(raw[3] - 4 * mu * raw[2] + 6 * mu ** 2 * raw[1] - 3 * mu ** 4)
     if len(raw) > 4:
-        raise ValueError("moments above the 4th are not supported")
+        raise InputError("moments above the 4th are not supported")
     return torch.stack(out, dim=1)
 
 
 def min_distances(structures, elements) -> np.ndarray:
     """Shortest distance seen for each element pair (inf where the pair never occurs)."""
-    from ase.neighborlist import neighbor_list
+    from ..structures import neighbour_pairs
+    from ..structures.species import index_of
 
     nel = len(elements)
-    lookup = {e: k for k, e in enumerate(elements)}
     dmin = np.full((nel, nel), np.inf)
     for atoms in structures:
-        i, j, d = neighbor_list("ijd", atoms, 4.0)
+        i, j, d, _ = neighbour_pairs(atoms, 4.0, sort=False)
         if len(d) == 0:
             continue
-        el = np.array([lookup[s] for s in atoms.get_chemical_symbols()])
+        el = index_of(atoms.get_chemical_symbols(), elements, "target elements")
         for a in range(nel):
             for b in range(nel):
                 sel = (el[i] == a) & (el[j] == b)
@@ -131,7 +126,7 @@ class Target:
             structures = [structures]
         structures = [x for s in structures for x in ([s] if isinstance(s, Atoms) else read_structures([s]))]
         if not structures or sum(len(s) for s in structures) == 0:
-            raise ValueError("target: no atoms")
+            raise InputError("target: no atoms")
         if ace is None:
             elements = sorted({e for s in structures for e in s.get_chemical_symbols()})
             ace = ACE(elements, **ace_kwargs)
@@ -175,9 +170,9 @@ class Target:
         try:
             data = json.loads(path.read_text())
         except (OSError, ValueError) as e:
-            raise ValueError(f"{path}: not a GRS target file ({e})") from None
+            raise InputError(f"{path}: not a GRS target file ({e})") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise ValueError(f"{path}: not a GRS target file (no '{FORMAT}' tag)")
+            raise InputError(f"{path}: not a GRS target file (no '{FORMAT}' tag)")
         dmin = np.array([[np.inf if v is None else v for v in row] for row in data["dmin"]], dtype=float)
         return cls(data["descriptor"], np.array(data["sums"]), np.array(data["counts"]), np.array(data["scale"]),
                    dmin, int(data["natoms"]), float(data.get("volume", 0.0)))

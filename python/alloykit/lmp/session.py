@@ -6,6 +6,8 @@ import ctypes
 import os
 from typing import Iterable
 
+from ..errors import AlloykitError
+
 _MPI_LOADED = False
 
 # MPICH busy-polls by default; oversubscribed runs (replicas > cores) crawl without this.
@@ -15,8 +17,9 @@ MPICH_THROTTLE = {
 }
 
 
-class LammpsError(RuntimeError):
-    """A LAMMPS command failed; the message is LAMMPS's own."""
+class LammpsError(AlloykitError, RuntimeError):
+    """A LAMMPS command failed; the message is LAMMPS's own (one line, so the CLI can
+    print it as a user error: a bad potential file, pair style or setting)."""
 
 
 def libmpi_path() -> str | None:

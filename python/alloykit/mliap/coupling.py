@@ -120,7 +120,9 @@ class MLIAPData:
         self.pair_i = np.frombuffer(pair_i, i32)
         self.jatoms = np.frombuffer(jatoms, i32)
         self.jelems = np.frombuffer(jelems, i32)
-        self.jtags = np.frombuffer(jtags, i32)
+        # atom tags are LAMMPS's tagint: 4 bytes by default, 8 in a -DLAMMPS_BIGBIG build
+        tag_bytes = len(memoryview(jtags).cast("B")) // self.npairs if self.npairs else 4
+        self.jtags = np.frombuffer(jtags, {4: np.int32, 8: np.int64}[tag_bytes])
         self.iatoms = np.frombuffer(iatoms, i32)
         self.ielems = np.frombuffer(ielems, i32)
         self.numneighs = np.frombuffer(numneighs, i32)

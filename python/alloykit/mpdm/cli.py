@@ -9,26 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .enumerate import LATTICES, meta_table
+from .. import cliopts
+from ..errors import InputError, one_line
+from ..structures import check_species, parse_composition
+from .enumerate import meta_table
 
 _F = argparse.RawDescriptionHelpFormatter
-
-
-def _user_error(msg: str):
-    from ..cli import UserError
-
-    return UserError(msg)
-
-
-def _species(text: str | None):
-    return [s.strip() for s in text.split(",") if s.strip()] if text else None
-
-
-def _table(lattice: str, k: int):
-    try:
-        return meta_table(lattice, k)
-    except ValueError as e:
-        raise _user_error(f"--lattice/--species: {e}") from None
 
 
 def _out(args) -> Path:
@@ -37,35 +23,44 @@ def _out(args) -> Path:
     return out
 
 
-def _write(path: Path, data) -> None:
+def _write(path: Path, data, quiet: bool) -> None:
     path.write_text(json.dumps(data, indent=1))
-    print(f"wrote {path}", file=sys.stderr)
+    if not quiet:
+        print(f"wrote {path}", file=sys.stderr)
 
 
 def _composition(text: str, names: list[str] | None):
-    """'0.2' (binary c_B), '0.7,0.2,0.1' or 'Fe=0.8,Cr=0.2' -> (fractions, names)."""
-    parts = [p.strip() for p in text.split(",") if p.strip()]
+    """(fractions, names) from a composition (structures.parse_composition: Fe=0.8,Cr=0.2,
+    Fe80Cr20) or from the forms of the paper: a bare c_B (binary) or fractions c_1,c_2,...
+    in --species order (species A, B, C, ... without --species)."""
+    parts = text.replace(" ", "").split(",")
     try:
-        if all("=" in p for p in parts):
-            pairs = [p.split("=", 1) for p in parts]
-            return np.array([float(v) for _, v in pairs]), [n.strip() for n, _ in pairs]
-        values = np.array([float(p) for p in parts])
+        values = [float(x) for x in parts]
     except ValueError:
-        raise _user_error(f"--composition {text!r}: expected c_B, c_1,c_2,... or Fe=0.8,Cr=0.2") from None
-    if values.size == 1:
-        values = np.array([1.0 - values[0], values[0]])
-    return values, names or [chr(ord("A") + i) for i in range(values.size)]
+        values = None
+    if values is not None:
+        if len(values) == 1:
+            values = [1.0 - values[0], values[0]]
+        if not names:        # the abstract species of the paper: no element to check
+            return np.array(values), [chr(ord("A") + i) for i in range(len(values))]
+        if len(names) != len(values):
+            raise InputError(f"--composition {text}: {len(values)} fractions for --species {' '.join(names)}")
+    comp = parse_composition(text if values is None else dict(zip(names, values)))
+    if names and sorted(names) != sorted(comp):
+        raise InputError(f"--composition {text}: its elements are not --species {' '.join(names)}")
+    names = list(names or comp)
+    return np.array([comp[n] for n in names]), names
 
 
 # ----------------------------------------------------------------------------- table
 
 def run_table(args) -> int:
-    names = _species(args.species) or [chr(ord("A") + i) for i in range(args.n_species)]
-    t = _table(args.lattice, len(names))
+    names = args.species or [chr(ord("A") + i) for i in range(args.n_species)]
+    t = meta_table(args.lattice, len(names))
     out = _out(args)
     rows = t.rows(names)
     _write(out / "mpdm_table.json", {"lattice": t.lattice, "species": names, "n_types": t.n_types,
-                                     "n_shell_orbits": t.n_orbits, "z": t.z, "types": rows})
+                                     "n_shell_orbits": t.n_orbits, "z": t.z, "types": rows}, args.quiet)
     if t.n_types <= 400:
         print(f"{'l':>4} {'centre':>6} {'shell':>24} {'eta':>24} {'omega':>6}")
         for r in rows:
@@ -90,19 +85,16 @@ def run_theory(args) -> int:
     from .plots import figure_bars
     from .theory import check_composition, most_probable_distribution
 
-    c, names = _composition(args.composition, _species(args.species))
-    t = _table(args.lattice, len(c))
-    try:
-        c = check_composition(c, len(c))
-    except ValueError as e:
-        raise _user_error(f"--composition: {e}") from None
+    c, names = _composition(args.composition, args.species)
+    t = meta_table(args.lattice, len(c))
+    c = check_composition(c, len(c))       # every fraction strictly inside (0, 1)
     d = most_probable_distribution(t, c)
     out = _out(args)
     _write(out / "mpdm_theory.json", {
         "lattice": t.lattice, "species": names, "composition": dict(zip(names, c.tolist())),
         "beta": d.beta.tolist(), "alpha_per_atom": d.alpha.tolist(), "newton_iterations": d.iterations,
         "constraint_residual": d.residual, "fractions": d.fractions.tolist(),
-        "types": t.rows(names)})
+        "types": t.rows(names)}, args.quiet)
     top = np.argsort(d.fractions)[::-1][:10]
     print("most frequent types (l: a_l/N): " + ", ".join(f"{i + 1}: {d.fractions[i]:.4f}" for i in top))
     if t.n_types <= 400:
@@ -120,17 +112,21 @@ def run_count(args) -> int:
     from .theory import chi_square, most_probable_distribution
 
     kw = {"cutoff": args.cutoff, "rms_angle_deg": args.rms_angle, "min_classified": args.min_classified}
+    species = check_species(args.species, "--species") if args.species else None
     frames, errors = [], []
-    for item in count_files(args.files, args.lattice, _species(args.species), args.format, **kw):
+    for item in count_files(args.files, args.lattice, species, args.format, **kw):
         if isinstance(item, FrameCount):
             frames.append(item)
-            print(f"{item.label}: {item.n_atoms} atoms, {item.n_unclassified} unclassified "
-                  f"{ {k: v for k, v in item.reasons.items() if v} or ''}")
+            if not args.quiet:
+                print(f"{item.label}: {item.n_atoms} atoms, {item.n_unclassified} unclassified "
+                      f"{ {k: v for k, v in item.reasons.items() if v} or ''}")
         else:
             errors.append(str(item))
-            print(f"alloykit mpdm count: error: {item}", file=sys.stderr)
-    if not frames:
-        raise _user_error(errors[0] if len(errors) == 1 else f"no frame could be counted ({len(errors)} errors; first: {errors[0]})")
+    if not frames:       # one line, as for any input error
+        raise InputError(errors[0] if len(errors) == 1 else
+                         f"no frame could be counted ({len(errors)} errors; first: {errors[0]})")
+    for e in errors:
+        print(f"alloykit mpdm count: error: {e}", file=sys.stderr)
     groups = {}
     for f in frames:                      # frames of one lattice and species list add up
         groups.setdefault((f.lattice, tuple(f.species)), []).append(f)
@@ -151,13 +147,13 @@ def run_count(args) -> int:
             panels.append((f"{lattice} {dict(zip(names, np.round(comp, 3).tolist()))}, {len(fs)} frame(s), "
                            f"chi2/dof = {total['chi_square']['chi2_per_dof']:.2f}",
                            counts / max(counts.sum(), 1), theory, None))
-        except ValueError as e:
+        except InputError as e:           # a species absent: theory undefined
             total["theory"] = f"not compared: {e}"
         report["totals"].append(total)
         print(f"{lattice} {list(names)}: {int(counts.sum())} classified of {sum(f.n_atoms for f in fs)} atoms"
               + (f", chi2/dof vs theory = {total['chi_square']['chi2_per_dof']:.3f}" if "chi_square" in total else
                  f", {total['theory']}"))
-    _write(out / "mpdm_count.json", report)
+    _write(out / "mpdm_count.json", report, args.quiet)
     if panels and all(len(p[2]) <= 400 for p in panels):
         lattice, names = next(iter(groups))
         fig = figure_bars(panels, meta_table(lattice, len(names)).n_orbits, names)
@@ -171,33 +167,30 @@ def run_energies(args) -> int:
     from .energies import (METHODS, chemical_potentials, count_matrix, fit_energies,
                            random_bcc_cells, read_labelled, relax_cells)
     from .plots import figure_energies
-    from .readers import FrameError
 
-    names = _species(args.species) or ["Fe", "Cr"]
+    names = check_species(args.species or ["Fe", "Cr"], "--species")
     if len(names) != 2:
-        raise _user_error(f"--species: the energy fit is for binary alloys, got {names}")
-    if args.data:
-        try:
-            structures = read_labelled(args.data)
-        except FrameError as e:
-            raise _user_error(str(e)) from None
-        except Exception as e:
-            raise _user_error(f"{args.data}: unreadable ({type(e).__name__}: {e})".splitlines()[0]) from None
-        source = {"data": str(args.data)}
+        raise InputError(f"--species: the energy fit is for binary alloys, got {' '.join(names)}")
+    if args.structure:
+        structures = read_labelled(args.structure, species=names)
+        source = {"structure": str(args.structure)}
     else:
+        if not args.potential:
+            raise InputError("--potential: name the potential that relaxes the cells (e.g. --potential FeCr), "
+                             "or give labelled cells with --structure")
         if args.cells < 4 or args.size < 1:
-            raise _user_error(f"--cells {args.cells} / --size {args.size}: need at least 4 cells of size >= 1")
+            raise InputError(f"--cells {args.cells} / --size {args.size}: need at least 4 cells of size >= 1")
         cells = random_bcc_cells(args.cells, args.size, names, seed=args.seed)
         try:
-            structures = relax_cells(cells, potential=args.potential, box=args.box)
-        except (ValueError, RuntimeError) as e:     # unknown potential/elements, LAMMPS errors
-            raise _user_error(f"--potential {args.potential}: {e}".splitlines()[0]) from None
+            structures = relax_cells(cells, potential=args.potential, box=args.box, progress=not args.quiet)
+        except (ValueError, RuntimeError) as e:     # unknown potential or elements, LAMMPS errors
+            raise InputError(f"--potential {args.potential}: {one_line(e)}") from None
         source = {"generated": args.cells, "size": args.size, "potential": args.potential, "box": args.box}
     A, E, N, kept, skipped = count_matrix(structures, "bcc", names)
     for s in skipped:
         print(f"alloykit mpdm energies: skipped {s}", file=sys.stderr)
     if len(E) < 4:
-        raise _user_error(f"only {len(E)} usable cells (need >= 4); skipped: {skipped[:1]}")
+        raise InputError(f"only {len(E)} usable cells (need >= 4); skipped: {skipped[:1]}")
     t = meta_table("bcc", 2)
     methods = METHODS if args.method == "all" else [args.method]
     fits = {}
@@ -214,7 +207,7 @@ def run_energies(args) -> int:
     _write(out / "mpdm_energies.json", {
         "source": source, "species": names, "cells_used": len(E), "skipped": skipped,
         "cell_energies_eV": E.tolist(), "cell_atoms": N.tolist(), "counts": A.tolist(),
-        "fits": fits, "chemical_potentials": {"from_fit": methods[0], **mu}})
+        "fits": fits, "chemical_potentials": {"from_fit": methods[0], **mu}}, args.quiet)
     fig = figure_energies(fits, A, E, N, mu, names)
     fig.savefig(out / "mpdm_energies.png", dpi=110, bbox_inches="tight")
     return 0
@@ -222,82 +215,82 @@ def run_energies(args) -> int:
 
 # ----------------------------------------------------------------------------- parser
 
+def _help(parser, option: str, text: str) -> None:
+    """Say what a shared option means for this command (table/theory: names, not types)."""
+    next(a for a in parser._actions if option in a.option_strings).help = text
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "mpdm", help="meta-structures: table, most probable distribution, counting, energies",
         description=__doc__, formatter_class=_F, epilog="""examples:
   alloykit mpdm table                          # the 44 BCC A-B types (paper Table 1)
   alloykit mpdm theory --composition 0.2       # most probable a_l/N at c_B = 0.2
-  alloykit mpdm count dump.lammpstrj.gz --species Fe,Cr
-  alloykit mpdm energies --cells 239           # relax random Fe-Cr cells, fit e_l, mu(c)
+  alloykit mpdm count dump.lammpstrj.gz --species Fe Cr
+  alloykit mpdm energies --cells 239 --potential FeCr   # relax random Fe-Cr cells, fit e_l, mu(c)
 """)
     sub = p.add_subparsers(dest="mpdm_command", metavar="SUBCOMMAND")
     p.set_defaults(func=lambda a: (p.print_help(), 0)[1])
 
-    def common(q, out="mpdm_out"):
-        q.add_argument("--out", default=out, help=f"output folder (default: {out})")
+    def parents(*more):
+        return [cliopts.common(), cliopts.species(), *more, cliopts.out("mpdm_out")]
 
     q = sub.add_parser("table", help="meta-structure types, eta and omega, from symmetry", formatter_class=_F,
+                       parents=parents(cliopts.lattice("bcc")),
                        description="Enumerate meta-structure types (centre + first shell up to the 48 cubic "
                                    "point operations) and their degeneracies.", epilog="""examples:
   alloykit mpdm table                            # BCC, 2 species: 44 types (Table 1)
-  alloykit mpdm table --lattice fcc --species Cu,Ni,Co --out tables
+  alloykit mpdm table --lattice fcc --species Cu Ni Co --out tables
 """)
-    q.add_argument("--lattice", choices=LATTICES, default="bcc")
-    q.add_argument("--species", help="comma-separated names (sets k); default A,B")
+    _help(q, "--species", "names of the species (sets k); default A B")
     q.add_argument("-k", "--n-species", type=int, default=2, help="number of species when --species is not given")
-    common(q)
     q.set_defaults(func=run_table)
 
     q = sub.add_parser("theory", help="most probable distribution for a composition", formatter_class=_F,
+                       parents=parents(cliopts.lattice("bcc")),
                        description="Solve the Lagrange equations for the most probable a_l/N.", epilog="""examples:
   alloykit mpdm theory --composition 0.2                  # binary, c_B = 0.2
-  alloykit mpdm theory --composition Fe=0.8,Cr=0.2
-  alloykit mpdm theory --lattice fcc --composition 0.5,0.3,0.2
+  alloykit mpdm theory --composition Fe=0.8,Cr=0.2        # or Fe80Cr20
+  alloykit mpdm theory --lattice fcc --composition 0.5,0.3,0.2 --species Cu Ni Co
 """)
-    q.add_argument("--composition", required=True, help="c_B, or fractions c_1,c_2,..., or Name=c,...")
-    q.add_argument("--lattice", choices=LATTICES, default="bcc")
-    q.add_argument("--species", help="names, comma-separated (when --composition has none)")
-    common(q)
+    _help(q, "--species", "names of the species, in the order of bare fractions (default A B ...)")
+    q.add_argument("--composition", required=True,
+                   help="c_B (binary), fractions c_1,c_2,... in --species order, Fe=0.8,Cr=0.2 or Fe80Cr20")
     q.set_defaults(func=run_theory)
 
     q = sub.add_parser("count", help="count meta-structures in frames (LAMMPS dump/data, extxyz, ...)",
-                       formatter_class=_F, description="Count meta-structures per frame and compare the total "
+                       formatter_class=_F, parents=parents(cliopts.lattice()),
+                       description="Count meta-structures per frame and compare the total "
                        "with the most probable distribution. Atoms without a clean shell are reported as "
                        "unclassified. A bad frame is reported on one line and the others are still counted "
                        "(exit status 1).", epilog="""examples:
-  alloykit mpdm count run.lammpstrj --species Fe,Cr     # LAMMPS types 1,2 = Fe,Cr
-  alloykit mpdm count dump.*.gz data.fecr --lattice auto
-  alloykit mpdm count sample.extxyz --species Fe,Cr --out counts
+  alloykit mpdm count run.lammpstrj --species Fe Cr     # LAMMPS types 1, 2 = Fe, Cr
+  alloykit mpdm count dump.*.gz data.fecr --lattice bcc --species Fe Cr
+  alloykit mpdm count sample.extxyz --out counts        # elements from the file
 """)
     q.add_argument("files", nargs="+", metavar="FILE")
-    q.add_argument("--lattice", choices=LATTICES + ("auto",), default="bcc")
-    q.add_argument("--species", help="names in LAMMPS type order, or the elements to expect (default: "
-                                     "types 1..n / the elements present)")
     q.add_argument("--format", choices=("lammps-dump", "lammps-data", "ase"), help="default: from the name")
     q.add_argument("--cutoff", type=float, help="neighbour cutoff (A); default 1.25 x nearest-neighbour distance")
     q.add_argument("--rms-angle", type=float, help="rms shell-angle tolerance (deg; default 6)")
     q.add_argument("--min-classified", type=float, default=0.5,
                    help="a frame with a smaller classified fraction is an error (default 0.5)")
-    common(q)
     q.set_defaults(func=run_count)
 
     q = sub.add_parser("energies", help="fit meta-structure energies and chemical potentials", formatter_class=_F,
+                       parents=parents(cliopts.structure(False, "labelled structures (extxyz with energy=..., "
+                                                                 "any format alloykit reads)"),
+                                       cliopts.potential(required=False), cliopts.seed()),
                        description="Fit e_l so that E_cell = sum_l a_l e_l, on random BCC cells relaxed in LAMMPS "
                                    "or on your labelled structures; held-out per-cell errors; mu(c).",
                        epilog="""examples:
-  alloykit mpdm energies --cells 239 --method all        # as in the paper (FeCr.cdeam)
-  alloykit mpdm energies --data dft.extxyz --species Fe,Cr --method ridge --ridge 0.5
+  alloykit mpdm energies --cells 239 --potential FeCr --method all   # as in the paper (FeCr.cdeam)
+  alloykit mpdm energies --structure dft.extxyz --species Fe Cr --method ridge --ridge 0.5
 """)
-    q.add_argument("--data", help="labelled structures (extxyz with energy=..., any ASE format)")
+    _help(q, "--species", "the two elements A B (default Fe Cr)")
     q.add_argument("--cells", type=int, default=239, help="random cells to generate (default 239)")
     q.add_argument("--size", type=int, default=3, help="cells are size^3 BCC unit cells (default 3: 54 atoms)")
-    q.add_argument("--potential", default="FeCr", help="alloykit.lmp potential (default FeCr: FeCr.cdeam)")
     q.add_argument("--box", default="aniso", choices=("iso", "aniso", "tri"), help="cell relaxation (default aniso)")
-    q.add_argument("--species", default="Fe,Cr", help="A,B (default Fe,Cr)")
     q.add_argument("--method", default="lstsq", choices=("lstsq", "ridge", "torch", "all"))
     q.add_argument("--ridge", type=float, default=1.0, help="ridge penalty (counts^2; default 1)")
     q.add_argument("--test-fraction", type=float, default=0.2)
-    q.add_argument("--seed", type=int, default=0)
-    common(q)
     q.set_defaults(func=run_energies)

@@ -1,5 +1,11 @@
 """Count meta-structures in a frame: vectorised over atoms (scipy cKDTree + numpy).
 
+A crystal (every atom on a site of one BCC/FCC lattice,
+:func:`alloykit.structures.lattice_sites`) is classified from the lattice's connectivity:
+an atom's first-shell slots are its lattice neighbour sites, so thermal motion and size
+mismatch cannot move atoms between shells or slots; an atom next to a vacant site is
+``vacancy_neighbour``. Only a frame that is not one crystal is classified geometrically:
+
 For every atom, its z + 6 nearest neighbours within the cutoff are the candidates
 (periodic images included: orthogonal or triclinic cells; the crystal may point anywhere).
 A rough rotation comes from the frame of the nearest bond b0 and the bond b1 (among the z
@@ -18,6 +24,12 @@ An atom is *unclassified* (type -1, never forced into a type) when
                       empty slot is a second-shell atom 54.7 deg away; wrong lattice;
                       strong disorder);
   ``overlap``:        another atom closer than half the nearest-neighbour distance.
+
+Only angles decide, and the cutoff follows the frame's own nearest-neighbour distance, so
+size mismatch, thermal motion and strain do not move atoms between shells. The lattice is
+given, or that of the frame (:func:`alloykit.structures.detect_lattice`); a frame that is
+not one crystal (a cluster, a partly molten frame) is counted as the lattice whose shells
+fit more of its atoms. Frames come from :func:`alloykit.structures.read_frames`.
 """
 from __future__ import annotations
 
@@ -27,12 +39,13 @@ from typing import Iterable, Iterator
 
 import numpy as np
 from ase import Atoms
-from ase.cell import Cell
-from ase.data import chemical_symbols
 from scipy.spatial import cKDTree
 
-from .enumerate import LATTICES, MetaTable, cubic_point_group, meta_table
-from .readers import FrameError, read_frames
+from ..errors import InputError
+from ..structures import (FrameError, LatticeSites, NotCrystalline, lattice_sites, periodic_images,
+                          read_frames, species_indices)
+from ..structures.composition import LATTICES, check_lattice_name
+from .enumerate import MetaTable, cubic_point_group, meta_table
 
 # Shell tolerances. A BCC shell read as FCC (Bain path) is off by 7.9 deg rms, an FCC shell
 # read as BCC by 9.7 deg; Gaussian noise of 0.05 A per coordinate on a 2.48 A bond gives
@@ -80,36 +93,6 @@ class FrameCount:
                 "nn_distance": self.nn_distance, "counts": self.counts.tolist()}
 
 
-# ----------------------------------------------------------------------------- species
-
-def species_indices(atoms: Atoms, species: list[str] | None, label: str = "atoms"):
-    """(N,) species index of every atom and the species names.
-
-    LAMMPS input (``atoms.arrays["type"]``): type t is species t-1; ``species`` only names
-    them (default "1", "2", ..., at least two). Otherwise chemical symbols are matched
-    against ``species`` (default: the symbols present, by atomic number)."""
-    if "type" in atoms.arrays:
-        t = np.asarray(atoms.arrays["type"], dtype=np.int64)
-        names = list(species) if species else [str(i + 1) for i in range(max(2, int(t.max(initial=1))))]
-        bad = (t < 1) | (t > len(names))
-        if bad.any():
-            raise FrameError(f"{label}: field 'type' has value {int(t[bad][0])}, but only "
-                             f"{len(names)} species {names} are given")
-        return (t - 1).astype(np.int8), names
-    numbers, inverse = np.unique(atoms.numbers, return_inverse=True)   # ints: fast on 1e6 atoms
-    present = [chemical_symbols[z] for z in numbers]                     # by atomic number
-    if species is None:
-        if len(present) < 2:
-            raise FrameError(f"{label}: only element {present} present; name the species "
-                             "(e.g. species=['Fe', 'Cr']) to count a pure frame")
-        species = present
-    names = list(species)
-    unknown = [str(s) for s in present if s not in names]
-    if unknown:
-        raise FrameError(f"{label}: element {unknown[0]!r} is not one of the species {names}")
-    return np.array([names.index(s) for s in present], dtype=np.int8)[inverse], names
-
-
 # ----------------------------------------------------------------------------- neighbours
 
 @dataclass
@@ -124,62 +107,32 @@ class Shells:
     cutoff: float
 
 
-def _with_images(positions, cell, pbc, skin):
-    """Wrapped positions plus periodic images within ``skin`` of the cell faces, and the
-    original index of every point (handles triclinic cells and cells smaller than skin)."""
-    pbc = np.asarray(pbc, dtype=bool)
-    if not pbc.any():
-        return positions, positions, np.arange(len(positions))
-    cell = np.asarray(Cell(cell).complete())
-    frac = np.linalg.solve(cell.T, positions.T).T
-    frac[:, pbc] -= np.floor(frac[:, pbc])
-    wrapped = frac @ cell
-    volume = abs(np.linalg.det(cell))
-    heights = volume / np.linalg.norm(np.cross(cell[[1, 2, 0]], cell[[2, 0, 1]]), axis=1)
-    pts, idx = frac, np.arange(len(frac))
-    for d in np.flatnonzero(pbc):
-        s = skin / heights[d]
-        blocks, idxs = [pts], [idx]
-        for m in range(-int(np.ceil(s)), int(np.ceil(s)) + 1):
-            if m == 0:
-                continue
-            shifted = pts[:, d] + m
-            keep = (shifted >= -s) & (shifted < 1.0 + s)
-            p = pts[keep]
-            p[:, d] += m
-            blocks.append(p)
-            idxs.append(idx[keep])
-        pts, idx = np.concatenate(blocks), np.concatenate(idxs)
-    return wrapped, pts @ cell, idx
-
-
-def neighbour_shells(positions, cell, pbc, q: int, cutoff: float | None = None,
-                     workers: int = -1, only: np.ndarray | None = None) -> Shells:
-    """The q nearest neighbours within ``cutoff`` of every atom (or of the atoms ``only``).
-    Without ``cutoff``, it is CUTOFF_FACTOR x the median nearest-neighbour distance
-    (estimated on up to 4096 atoms)."""
-    positions = np.asarray(positions, dtype=float)
-    n = len(positions)
-    periodic = bool(np.asarray(pbc).any())
-    volume = abs(np.linalg.det(np.asarray(Cell(cell).complete())))
-    # images within skin of the faces: enough for any neighbour within the cutoff
-    skin = cutoff if cutoff else 1.6 * (volume / max(n, 1)) ** (1 / 3)
-    wrapped, pts, idx = _with_images(positions, cell, pbc, skin)
+def neighbour_shells(atoms: Atoms, q: int, cutoff: float | None = None, workers: int = -1) -> Shells:
+    """The q nearest neighbours within ``cutoff`` of every atom: one k-d tree over the atoms
+    and the periodic images the cutoff reaches (:func:`alloykit.structures.periodic_images`),
+    one vectorised query (a per-atom list would cost seconds on 1e6 atoms). Without
+    ``cutoff``, it is CUTOFF_FACTOR x the median nearest-neighbour distance (estimated on up
+    to 4096 atoms)."""
+    n = len(atoms)
+    periodic = bool(atoms.pbc.any())
+    # images within this skin of the faces reach any neighbour within the cutoff; without a
+    # cutoff, 1.6 x the mean atomic spacing is beyond the BCC/FCC cutoff
+    skin = cutoff if cutoff else 1.6 * (abs(atoms.cell.complete().volume) / max(n, 1)) ** (1 / 3)
+    pts, idx = periodic_images(atoms, skin)
     tree = cKDTree(pts, balanced_tree=False, compact_nodes=False)
     sample = np.arange(0, n, max(1, n // 4096))
-    nn = float(np.median(tree.query(wrapped[sample], k=2)[0][:, 1])) if n > 1 else np.inf
+    nn = float(np.median(tree.query(pts[sample], k=2)[0][:, 1])) if n > 1 else np.inf
     if not cutoff:
         cutoff = CUTOFF_FACTOR * nn
-        if periodic and cutoff > skin:     # density guess was off (e.g. mostly vacuum)
-            wrapped, pts, idx = _with_images(positions, cell, pbc, cutoff)
+        if periodic and cutoff > skin:     # the density guess was off (e.g. mostly vacuum)
+            pts, idx = periodic_images(atoms, cutoff)
             tree = cKDTree(pts, balanced_tree=False, compact_nodes=False)
+    centre = pts[:n]                       # the atoms, wrapped into the cell
     # the upper bound prunes the search (about 20% faster than an unbounded query)
-    dist, nbr = tree.query(wrapped if only is None else wrapped[only], k=q + 1,
-                           distance_upper_bound=cutoff * (1 + 1e-9), workers=workers)
+    dist, nbr = tree.query(centre, k=q + 1, distance_upper_bound=cutoff * (1 + 1e-9), workers=workers)
     # neighbour-major (q, n) int32 indices; cKDTree marks missing ones with len(pts)
     safe = nbr[:, 1:].T.astype(np.int32)
     np.minimum(safe, len(pts) - 1, out=safe)
-    centre = wrapped if only is None else wrapped[only]
     # component-major (3, q, n): gathering one contiguous coordinate at a time is ~10x
     # faster than pts[safe], and keeps the per-atom arithmetic below on long rows
     bonds = np.empty((3,) + safe.shape, dtype=np.float32)
@@ -351,35 +304,64 @@ def classify(shells: Shells, sp: np.ndarray, table: MetaTable, rms_angle_deg: fl
     return types, reasons
 
 
-def detect_lattice(atoms: Atoms, sample: int = 4000, seed: int = 0) -> tuple[str, float]:
-    """'bcc' or 'fcc', whichever leaves more atoms of a random subsample classified, and
-    that fraction. Only geometry is used."""
-    n = len(atoms)
-    pick = np.sort(np.random.default_rng(seed).permutation(n)[:sample])
-    shells = neighbour_shells(atoms.positions, atoms.cell, atoms.pbc, q=18, only=pick)
-    best = ("bcc", -1.0)
-    for lattice in LATTICES:
-        z = 8 if lattice == "bcc" else 12
-        q = z + SECOND_SHELL[lattice]
-        valid = shells.dist[:, 1:q + 1] <= shells.cutoff
-        _, ok, _ = assign_slots(shells.bonds[:, :q], valid, lattice)
-        frac = float(np.mean(ok & (valid.sum(axis=1) >= z)))
-        if frac > best[1]:
-            best = (lattice, frac)
-    return best
+def classify_on_sites(sites: LatticeSites, sp: np.ndarray, table: MetaTable):
+    """Per-atom type index from lattice connectivity (see module doc), and the count of
+    each unclassified reason. The ideal first-shell vectors (the same for every site) are
+    matched to the slots once; every atom then reads its slots from the site table."""
+    z, k = table.z, table.n_species
+    ideal = (sites.vectors[0] @ sites.basis).T[:, :, None].astype(np.float32)     # (3, z, 1)
+    pick, ok, _ = assign_slots(ideal, np.ones((1, z), bool), table.lattice)
+    if not ok[0]:
+        raise NotCrystalline(f"lattice: its first shell does not fit the {table.lattice} slots")
+    nbr = sites.neighbours[0][:, pick[0].astype(np.intp)].T                       # (z, n) by slot
+    vacancy = (nbr < 0).any(axis=0)
+    code = (k ** np.arange(z, dtype=np.int64)) @ sp[np.maximum(nbr, 0)].astype(np.int64)
+    types = np.full(len(sp), -1, dtype=np.int32)
+    types[~vacancy] = sp[~vacancy].astype(np.int32) * table.n_orbits + table.orbit_of_code[code[~vacancy]]
+    return types, {"few_neighbours": 0, "shell_mismatch": 0, "overlap": 0,
+                   "vacancy_neighbour": int(vacancy.sum())}
 
 
-def count_atoms(atoms: Atoms, lattice: str = "bcc", species: list[str] | None = None, *,
+def _count_on_sites(atoms: Atoms, lattice, sp: np.ndarray, n_species: int, label):
+    """The lattice-site count, or None when the frame is not one crystal of ``lattice``."""
+    if not all(atoms.pbc):
+        return None
+    try:
+        sites = lattice_sites(atoms, 1, lattice)
+    except NotCrystalline:
+        return None
+    try:
+        table = meta_table(sites.structure, n_species)
+    except InputError as e:
+        raise FrameError(f"{label}: {e}") from None
+    types, reasons = classify_on_sites(sites, sp, table)
+    return sites.structure, table, types, reasons, sites.lattice.d1
+
+
+def _count_as(atoms: Atoms, lattice: str, sp: np.ndarray, n_species: int, cutoff, rms_angle_deg, label):
+    try:
+        table = meta_table(lattice, n_species)
+    except InputError as e:
+        raise FrameError(f"{label}: {e}") from None
+    shells = neighbour_shells(atoms, q=table.z + SECOND_SHELL[lattice], cutoff=cutoff)
+    types, reasons = classify(shells, sp, table, rms_angle_deg)
+    return lattice, table, types, reasons, shells.nn_distance
+
+
+def count_atoms(atoms: Atoms, lattice: str | None = None, species: list[str] | None = None, *,
                 cutoff: float | None = None, rms_angle_deg: float | None = None,
                 min_classified: float = 0.5, label: str = "atoms") -> FrameCount:
     """Count the meta-structures of one frame.
 
-    lattice: 'bcc', 'fcc' or 'auto'. species: names in type order (see species_indices).
+    lattice: 'bcc', 'fcc', or None ('auto'): the frame's own (structures.detect_lattice);
+    a frame that is not one crystal (a cluster, a partly molten frame) is counted as the
+    lattice whose shells fit more of its atoms. species: the elements, in the order of the
+    type indices (default: the elements present, sorted; at least two).
     cutoff: neighbour cutoff in A (default CUTOFF_FACTOR x the median nearest-neighbour
     distance). rms_angle_deg: shell-fit tolerance (default RMS_ANGLE_DEG).
-    Raises FrameError (one line, naming ``label``) for unknown species, too many species,
-    bad positions or cell, or when fewer than ``min_classified`` of the atoms have a clean
-    shell (not this lattice).
+    Raises an InputError (one line, naming ``label``) for unknown species, too many species,
+    bad positions or cell, or, a FrameError, when fewer than ``min_classified`` of the atoms
+    have a clean shell (not this lattice).
     """
     if len(atoms) == 0:
         raise FrameError(f"{label}: no atoms")
@@ -389,17 +371,18 @@ def count_atoms(atoms: Atoms, lattice: str = "bcc", species: list[str] | None = 
     if len(periodic) and np.linalg.matrix_rank(periodic, tol=1e-6) < len(periodic):
         raise FrameError(f"{label}: periodic along an axis whose cell vector is zero or degenerate")
     sp, names = species_indices(atoms, species, label)
-    if lattice == "auto":
-        lattice, _ = detect_lattice(atoms)
-    if lattice not in LATTICES:
-        raise FrameError(f"{label}: lattice must be bcc, fcc or auto, not {lattice!r}")
-    try:
-        table = meta_table(lattice, len(names))
-    except ValueError as e:
-        raise FrameError(f"{label}: {e}") from None
-    shells = neighbour_shells(atoms.positions, atoms.cell, atoms.pbc, q=table.z + SECOND_SHELL[lattice],
-                              cutoff=cutoff)
-    types, reasons = classify(shells, sp, table, rms_angle_deg)
+    if len(names) < 2:
+        raise FrameError(f"{label}: only element {names} present; name the species "
+                         "(e.g. species=['Fe', 'Cr']) to count a pure frame")
+    args = (sp, len(names), cutoff, rms_angle_deg, label)
+    lattice = None if lattice in (None, "auto") else check_lattice_name(lattice)
+    found = _count_on_sites(atoms, lattice, sp, len(names), label)
+    if found is None and lattice is None:   # not one crystal: the lattice whose shells fit more atoms
+        found = max((_count_as(atoms, kind, *args) for kind in LATTICES),
+                    key=lambda fit: np.count_nonzero(fit[2] >= 0))
+    elif found is None:
+        found = _count_as(atoms, lattice, *args)
+    lattice, table, types, reasons, nn = found
     n_ok = int((types >= 0).sum())
     if n_ok < min_classified * len(atoms):
         worst = max(reasons, key=reasons.get)
@@ -407,18 +390,34 @@ def count_atoms(atoms: Atoms, lattice: str = "bcc", species: list[str] | None = 
                          f"(most: {worst}); not a {lattice} crystal?")
     counts = np.bincount(types[types >= 0], minlength=table.n_types).astype(np.int64)
     composition = np.bincount(sp, minlength=len(names)) / len(sp)
-    return FrameCount(label, lattice, names, counts, types, reasons, composition, shells.nn_distance)
+    return FrameCount(label, lattice, names, counts, types, reasons, composition, nn)
 
 
-def count_files(paths: Iterable[str], lattice: str = "bcc", species: list[str] | None = None,
+def frame_label(atoms: Atoms) -> str:
+    """``path frame k (timestep t)`` of a frame from :func:`alloykit.structures.read_frames`."""
+    info = atoms.info
+    step = f" (timestep {info['timestep']})" if "timestep" in info else ""
+    return f"{info.get('source', 'atoms')} frame {info.get('frame', 0)}{step}"
+
+
+def count_files(paths: Iterable[str], lattice: str | None = None, species: list[str] | None = None,
                 fmt: str | None = None, **kw) -> Iterator[FrameCount | FrameError]:
-    """Count every frame of every file; a bad frame yields its FrameError and counting goes on."""
+    """Count every frame of every file (:func:`alloykit.structures.read_frames`; typed LAMMPS
+    files need ``species``). A bad frame or file yields a FrameError and counting goes on."""
     for path in paths:
-        for label, item in read_frames(path, fmt):
-            if isinstance(item, FrameError):
-                yield item
-                continue
-            try:
-                yield count_atoms(item, lattice, species, label=label, **kw)
-            except FrameError as e:
-                yield e
+        for item in _frames(path, species, fmt):
+            if not isinstance(item, FrameError):
+                try:
+                    item = count_atoms(item, lattice, species, label=frame_label(item), **kw)
+                except InputError as e:
+                    item = FrameError(str(e))
+            yield item
+
+
+def _frames(path, species, fmt):
+    """The frames of ``path``, bad ones as FrameErrors; an error about the whole file (not
+    there, not a data file, ...) as one FrameError after the frames read before it."""
+    try:
+        yield from read_frames(path, species, errors="yield", fmt=fmt)
+    except InputError as e:
+        yield FrameError(str(e))

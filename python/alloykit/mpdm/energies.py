@@ -24,9 +24,10 @@ import numpy as np
 from ase import Atoms
 from ase.build import bulk
 
-from .count import count_atoms
+from ..errors import InputError
+from ..structures import FrameError, read_frames
+from .count import count_atoms, frame_label
 from .enumerate import MetaTable, meta_table
-from .readers import FrameError
 from .theory import most_probable_distribution
 
 METHODS = ("lstsq", "ridge", "torch")
@@ -79,15 +80,13 @@ def energy_of(atoms: Atoms, label: str) -> float:
     raise FrameError(f"{label}: no energy (neither a calculator result nor info['energy'])")
 
 
-def read_labelled(path: str | Path, index: str = ":") -> list[Atoms]:
-    """Structures with energies from any ASE format (extxyz with energy=... in the
-    comment line, ...). Raises FrameError naming the file and frame without an energy."""
-    import ase.io
-
-    frames = ase.io.read(path, index=index)
-    frames = frames if isinstance(frames, list) else [frames]
-    for i, atoms in enumerate(frames):
-        atoms.info["mpdm_energy"] = energy_of(atoms, f"{path} frame {i}")
+def read_labelled(path: str | Path, index: str = ":", species=None) -> list[Atoms]:
+    """Structures with energies from any format :func:`alloykit.structures.read_frames`
+    reads (extxyz with energy=... in the comment line, ...). Raises an InputError naming the
+    file and frame without an energy."""
+    frames = list(read_frames(path, species, index))
+    for atoms in frames:
+        atoms.info["mpdm_energy"] = energy_of(atoms, frame_label(atoms))
     return frames
 
 
@@ -103,7 +102,7 @@ def count_matrix(structures: list[Atoms], lattice="bcc", species=("Fe", "Cr"), l
             if fc.n_unclassified:
                 raise FrameError(f"{label}: {fc.n_unclassified} unclassified atoms {fc.reasons}")
             e = atoms.info["mpdm_energy"] if "mpdm_energy" in atoms.info else energy_of(atoms, label)
-        except FrameError as err:
+        except InputError as err:
             skipped.append(str(err))
             continue
         rows.append(fc.counts)
@@ -233,9 +232,9 @@ def fit_energies(A: np.ndarray, E: np.ndarray, N: np.ndarray, table: MetaTable,
     ``type_descriptors`` to e_l; L-BFGS on per-atom energies, seeded; ``epochs`` is the
     iteration limit). test_cells: held-out indices instead of the seeded random split."""
     if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, not {method!r}")
+        raise InputError(f"method: {method!r} is not one of {', '.join(METHODS)}")
     if len(E) < 2:
-        raise ValueError(f"need at least 2 labelled cells, got {len(E)}")
+        raise InputError(f"need at least 2 labelled cells, got {len(E)}")
     if test_cells is None:
         train, test = split(len(E), test_fraction, seed)
     else:                             # an explicit split (e.g. one fold of a cross-validation)
@@ -272,7 +271,7 @@ def chemical_potentials(table: MetaTable, e: np.ndarray, c_grid=None) -> dict:
     with a_l(c) the most probable distribution (per atom), E(c) = sum_l a_l e_l, and the
     partial molar energies E - c E'(c), E + (1 - c) E'(c) (gauge-free)."""
     if table.n_species != 2:
-        raise ValueError("chemical_potentials(c) is for binary tables; use the fractions directly")
+        raise InputError("chemical_potentials(c) is for binary tables; use the fractions directly")
     c = np.linspace(0.01, 0.99, 99) if c_grid is None else np.asarray(c_grid, dtype=float)
     a = np.array([most_probable_distribution(table, ci).fractions for ci in c])
     A_centre = table.centre == 0

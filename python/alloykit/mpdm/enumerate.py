@@ -25,7 +25,9 @@ from functools import lru_cache
 
 import numpy as np
 
-LATTICES = ("bcc", "fcc")
+from ..errors import InputError
+from ..structures.composition import check_lattice_name
+
 # explicit enumeration builds an array of k**z colourings; beyond this it is refused
 MAX_COLOURINGS = 1 << 24
 
@@ -48,13 +50,11 @@ def shell_directions(lattice: str) -> np.ndarray:
     bcc: the 8 cube corners (+-1, +-1, +-1)/sqrt(3); fcc: the 12 vectors (+-1, +-1, 0)/sqrt(2)
     and permutations. Order: lexicographic on the integer vectors, descending.
     """
-    if lattice == "bcc":
+    if check_lattice_name(lattice) == "bcc":
         v = [p for p in itertools.product((1, -1), repeat=3)]
-    elif lattice == "fcc":
+    else:
         v = sorted({p for p in itertools.product((1, 0, -1), repeat=3)
                     if sum(abs(x) for x in p) == 2}, reverse=True)
-    else:
-        raise ValueError(f"lattice must be one of {LATTICES}, not {lattice!r}")
     v = np.array(v, dtype=float)
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
@@ -143,14 +143,14 @@ class MetaTable:
 
 @lru_cache(maxsize=8)
 def meta_table(lattice: str = "bcc", n_species: int = 2) -> MetaTable:
-    """Enumerate the meta-structure types (cached). Raises ValueError for an unknown
+    """Enumerate the meta-structure types (cached). Raises InputError for an unknown
     lattice, k < 2, or k**z above ``MAX_COLOURINGS`` (e.g. FCC with k >= 5)."""
     d = shell_directions(lattice)
     z, k = len(d), int(n_species)
     if k < 2:
-        raise ValueError(f"n_species must be >= 2, not {n_species}")
+        raise InputError(f"n_species: need at least 2, not {n_species}")
     if k ** z > MAX_COLOURINGS:
-        raise ValueError(f"{lattice} with {k} species has {k}**{z} shell colourings, more than "
+        raise InputError(f"species: {lattice} with {k} species has {k}**{z} shell colourings, more than "
                          f"the {MAX_COLOURINGS} that are enumerated explicitly")
     codes = np.arange(k ** z, dtype=np.int64)
     place = k ** np.arange(z, dtype=np.int64)

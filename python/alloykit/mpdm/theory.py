@@ -48,6 +48,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InputError
 from .enumerate import MetaTable
 
 
@@ -71,11 +72,11 @@ def check_composition(composition, n_species: int) -> np.ndarray:
     if c.size == 1 and n_species == 2:
         c = np.array([1.0 - c[0], c[0]])
     if c.shape != (n_species,):
-        raise ValueError(f"composition needs {n_species} fractions, got {c.size}")
+        raise InputError(f"composition: needs {n_species} fractions, got {c.size}")
     if not np.all(np.isfinite(c)) or abs(c.sum() - 1.0) > 1e-9:
-        raise ValueError(f"composition {c.tolist()} does not sum to 1")
+        raise InputError(f"composition: {c.tolist()} does not sum to 1")
     if np.any(c <= 0.0) or np.any(c >= 1.0):
-        raise ValueError(f"composition {c.tolist()}: every fraction must be strictly between 0 "
+        raise InputError(f"composition: {c.tolist()}: every fraction must be strictly between 0 "
                          "and 1 (at 0 or 1 the Lagrange multipliers diverge: theory undefined)")
     return c / c.sum()
 
@@ -101,7 +102,7 @@ def most_probable_distribution(table: MetaTable, composition, tol: float = 1e-15
                                max_iter: int = 200) -> Distribution:
     """Solve the Lagrange equations for the most probable {a_l / N} by damped Newton on
     the convex dual G(beta) (see the module docstring). ``composition``: (k,) fractions, or
-    for binary the scalar c_B. Raises ValueError at a composition of 0 or 1."""
+    for binary the scalar c_B. Raises InputError at a composition of 0 or 1."""
     k = table.n_species
     c = check_composition(composition, k)
     eta = table.eta[:, 1:]               # beta_0 = 0 gauge: unknowns beta_1..beta_{k-1}

@@ -6,26 +6,23 @@ import json
 import sys
 from pathlib import Path
 
+from .. import cliopts
+from ..errors import AlloykitError, InputError
+
 EXAMPLES = """examples:
   # 8 barriers around each of 4 random sites of one Fe-20Cr sample, 11 replicas, here:
-  alloykit neb run fecr.sqlite --composition Fe=0.8,Cr=0.2 --size 5 --sites 4
+  alloykit neb run fecr.sqlite --composition Fe=0.8,Cr=0.2 --size 5 --sites 4 --potential FeCr
   # the paper's kind of set: a ternary grid, 10 sites per sample, two NEBs at a time
   mpiexec -n 22 alloykit neb run grid.sqlite --grid Fe,Cr,Ni --step 0.25 --lattice bcc \\
       --size 10 --sites 10 --potential MoCoNiVFeAlCr --replicas 11
   # CSRO samples from 'alloykit csro mcmd' (last frame of each dump), relaxed first
-  alloykit neb run csro.sqlite --structure aged/dump.mcmd --frames -1 --species Fe,Cr --relax-samples
+  alloykit neb run csro.sqlite --structure aged/dump.mcmd --frames -1 --species Fe Cr \\
+      --potential FeCr --relax-samples
   # killed? rerun the same command: finished vacancies are kept, the rest is computed
   alloykit neb status fecr.sqlite
   alloykit neb export fecr.sqlite -o fecr.jsonl
   alloykit neb spectrum fecr.sqlite -o fecr_spectrum.png
 """
-
-
-def _user_error(e: Exception):
-    from ..cli import UserError
-
-    msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    return UserError(msg)
 
 
 def _settings(args):
@@ -43,20 +40,19 @@ def _sites(text: str):
         try:
             return int(text)
         except ValueError:
-            raise ValueError(f"sites: {text!r} is not 'all', a count or a list like 0,5,9") from None
+            raise InputError(f"--sites: {text!r} is not 'all', a count or a list like 0,5,9") from None
     try:
         return [int(s) for s in text.split(",") if s.strip()]
     except ValueError:
-        raise ValueError(f"sites: {text!r} is not a comma-separated list of atom indices") from None
+        raise InputError(f"--sites: {text!r} is not a comma-separated list of atom indices") from None
 
 
 def _samples(args):
     from . import samples as smp
 
-    lattice = args.lattice
+    lattice = args.lattice or "bcc"    # of generated samples; files: detected (or checked against --lattice)
     if args.structure:
-        species = args.species.split(",") if args.species else None
-        out = smp.file_samples(args.structure, args.frames, species)
+        out = smp.file_samples(args.structure, args.frames, args.species)
         recipe = {"kind": "files", "files": [str(p) for p in args.structure], "frames": args.frames}
     elif args.grid:
         out = smp.grid_samples(args.grid.split(","), args.step, lattice, args.size, args.a, args.per_composition,
@@ -64,8 +60,8 @@ def _samples(args):
         recipe = {"kind": "grid", "elements": args.grid, "step": args.step, "min_fraction": args.min_fraction}
     else:
         comp = smp.parse_composition(args.composition or "Fe=0.8,Cr=0.2")
-        label = "".join(f"{el}{f:.2f}" for el, f in comp.items())
-        out = [(f"{label}-{r}", smp.random_solid_solution(lattice, comp, args.size, args.a, smp.sample_seed(args.seed, r)))
+        out = [(f"{smp.composition_label(comp)}-{r}",
+                smp.random_solid_solution(lattice, comp, args.size, args.a, smp.sample_seed(args.seed, r)))
                for r in range(args.per_composition)]
         recipe = {"kind": "composition", "composition": comp}
     recipe.update(lattice=lattice, size=args.size, a=args.a, per_composition=args.per_composition,
@@ -76,14 +72,9 @@ def _samples(args):
         from ..lmp import relax
 
         # one rank plans: its LAMMPS must not wait for the others
-        out = [(sid, _strip(relax(a, args.potential, box="aniso", ftol=1e-6, comm=MPI.COMM_SELF))) for sid, a in out]
+        out = [(sid, smp.plain_atoms(relax(a, args.potential, box="aniso", ftol=1e-6, comm=MPI.COMM_SELF)))
+               for sid, a in out]
     return out, recipe
-
-
-def _strip(atoms):
-    from ase import Atoms
-
-    return Atoms(atoms.get_chemical_symbols(), positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
 
 
 def _plan(args) -> dict:
@@ -91,7 +82,8 @@ def _plan(args) -> dict:
 
     settings = _settings(args)
     samples, recipe = _samples(args)
-    return plan_dataset(args.dataset, samples, _sites(args.sites), settings, args.seed, recipe)
+    return plan_dataset(args.dataset, samples, _sites(args.sites), settings, args.seed, recipe,
+                        lattice=args.lattice if args.structure else None)
 
 
 def run_cmd(args) -> int:
@@ -103,31 +95,30 @@ def run_cmd(args) -> int:
 
     comm = MPI.COMM_WORLD
     if comm.Get_size() == 1:
-        try:
-            plan = _plan(args)
+        plan = _plan(args)
+        if not args.quiet:
             print(f"[neb] {'planned' if plan['created'] else 'resuming'} {args.dataset}: {plan['tasks']} vacancies",
                   file=sys.stderr, flush=True)
-            status = launch(args.dataset, args.groups)
-        except (ValueError, FileNotFoundError, RuntimeError, KeyError) as e:
-            raise _user_error(e) from None
+        status = launch(args.dataset, args.groups, quiet=args.quiet)
     else:
+        # rank 0 plans (and reports a mistake once); the others wait, then all compute
         err = None
         if comm.Get_rank() == 0:
             try:
                 _plan(args)
-            except (ValueError, FileNotFoundError, RuntimeError, KeyError) as e:
+            except (AlloykitError, OSError) as e:
                 err = e
         idle_wait(comm)    # planning (maybe relaxing samples) can take a while
         err = comm.bcast(err, root=0)
         if err is not None:
             if comm.Get_rank() == 0:
-                raise _user_error(err)
+                raise err
             return 2
         try:
-            run_farm(args.dataset, comm)
-        except (ValueError, RuntimeError) as e:
+            run_farm(args.dataset, comm, progress=not args.quiet)
+        except AlloykitError:
             if comm.Get_rank() == 0:
-                raise _user_error(e) from None
+                raise
             return 2
         if comm.Get_rank() != 0:
             return 0
@@ -160,33 +151,27 @@ def _emit(obj: dict, json_out) -> None:
     print(text)
 
 
-def _open(path):
+def status_cmd(args) -> int:
     from .store import Dataset
 
-    try:
-        return Dataset(path)
-    except (ValueError, FileNotFoundError) as e:
-        raise _user_error(e) from None
-
-
-def status_cmd(args) -> int:
-    with _open(args.dataset) as ds:
+    with Dataset(args.dataset) as ds:
         _emit(ds.status(), args.json)
     return 0
 
 
 def export_cmd(args) -> int:
-    with _open(args.dataset) as ds:
-        try:
-            out = ds.export(args.output, converged_only=not args.all)
-        except ValueError as e:
-            raise _user_error(e) from None
+    from .store import Dataset
+
+    with Dataset(args.dataset) as ds:
+        out = ds.export(args.output, converged_only=not args.all)
         _emit({"output": str(out), "records": ds.count(not args.all)}, None)
     return 0
 
 
 def spectrum_cmd(args) -> int:
-    _open(args.dataset).close()
+    from .store import Dataset
+
+    Dataset(args.dataset).close()    # a missing or foreign file: one line, before matplotlib
     out = args.output or Path(args.dataset).with_suffix("").as_posix() + "_spectrum.png"
     summary = _spectrum_png(args.dataset, out)
     summary["png"] = str(out)
@@ -200,6 +185,9 @@ def register(sub) -> None:
     nsub = p.add_subparsers(dest="neb_command", metavar="SUBCOMMAND", required=True)
 
     r = nsub.add_parser("run", help="build or resume a barrier dataset (works under mpiexec)",
+                        parents=[cliopts.common(), cliopts.species(), cliopts.seed(), cliopts.potential(),
+                                 cliopts.lattice(None, "lattice kind of generated samples (bcc when not given) "
+                                                       "and, when given, of --structure files")],
                         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
                         description="Plan samples x vacancy sites into DATASET (SQLite) and compute every hop. "
                                     "Under 'mpiexec -n N', N/R groups of R=--replicas ranks run NEBs side by side; "
@@ -208,18 +196,17 @@ def register(sub) -> None:
     src = r.add_mutually_exclusive_group()
     src.add_argument("--composition", help="one composition, e.g. Fe=0.8,Cr=0.2 (the default)")
     src.add_argument("--grid", metavar="ELEMENTS", help="composition grid over these elements, e.g. Fe,Cr,Ni")
-    src.add_argument("--structure", nargs="+", metavar="FILE", help="samples from files (dump, data, extxyz...)")
+    src.add_argument("--structure", nargs="+", metavar="FILE",
+                     help="samples from files (extxyz, POSCAR, LAMMPS dump or data, .gz too); typed LAMMPS files "
+                          "need --species")
     r.add_argument("--step", type=float, default=0.25, help="grid step (fractions multiple of it; default 0.25)")
     r.add_argument("--min-fraction", type=float, default=0.0, help="grid: drop compositions with a smaller fraction")
     r.add_argument("--per-composition", type=int, default=1, help="random samples per composition (default 1)")
-    r.add_argument("--lattice", default="bcc", choices=["bcc", "fcc"])
     r.add_argument("--size", type=int, default=5, help="cubic cells per edge (default 5: 250 BCC atoms)")
     r.add_argument("--a", type=float, help="lattice parameter, A (default: Vegard's law; the box is relaxed)")
     r.add_argument("--frames", default=":", help="frames of --structure files: index or slice (default all)")
-    r.add_argument("--species", help="element of each LAMMPS type, for dumps without element names")
     r.add_argument("--relax-samples", action="store_true", help="relax each sample (positions and box) first")
     r.add_argument("--sites", default="all", help="vacancy sites per sample: all, a count (random), or i,j,k")
-    r.add_argument("--potential", default="FeCr", help="named potential (alloykit potentials)")
     r.add_argument("--replicas", type=int, default=11, help="NEB replicas = MPI ranks per NEB (default 11)")
     r.add_argument("--groups", type=int, default=1, help="NEBs at a time when not under mpiexec (default 1)")
     r.add_argument("--spring", type=float, default=5.0, help="NEB spring, eV/A (default 5)")
@@ -228,23 +215,25 @@ def register(sub) -> None:
     r.add_argument("--n2", type=int, default=1000, help="step budget, climbing-image stage")
     r.add_argument("--box", default="aniso", choices=["aniso", "iso", "none"], help="initial-state box relaxation")
     r.add_argument("--env-cutoff", type=float, default=8.0, help="radius of the stored environment, A")
-    r.add_argument("--seed", type=int, default=0, help="seed of samples and random sites")
-    r.add_argument("--json", help="also write the final status here")
+    r.add_argument("--json", metavar="FILE", help="also write the final status here")
     r.set_defaults(func=run_cmd)
 
-    s = nsub.add_parser("status", help="progress and barrier statistics of a dataset")
+    s = nsub.add_parser("status", help="progress and barrier statistics of a dataset", parents=[cliopts.common()])
     s.add_argument("dataset")
-    s.add_argument("--json", help="also write it here")
+    s.add_argument("--json", metavar="FILE", help="also write it here")
     s.set_defaults(func=status_cmd)
 
-    e = nsub.add_parser("export", help="write a dataset as JSON lines (.jsonl) or CSV (.csv)")
+    e = nsub.add_parser("export", help="write a dataset as JSON lines (.jsonl) or CSV (.csv)",
+                        parents=[cliopts.common()])
     e.add_argument("dataset")
-    e.add_argument("-o", "--output", required=True, help="out.jsonl (with environments) or out.csv")
+    e.add_argument("-o", "--output", metavar="FILE", required=True,
+                   help="out.jsonl (one hop record per line, environments included) or out.csv")
     e.add_argument("--all", action="store_true", help="include flagged records (default: usable barriers only)")
     e.set_defaults(func=export_cmd)
 
-    sp = nsub.add_parser("spectrum", help="histogram of barriers per moving species (PNG + JSON)")
+    sp = nsub.add_parser("spectrum", help="histogram of barriers per moving species (PNG + JSON)",
+                         parents=[cliopts.common()])
     sp.add_argument("dataset")
-    sp.add_argument("-o", "--output", help="PNG file (default DATASET_spectrum.png)")
-    sp.add_argument("--json", help="also write the summary here")
+    sp.add_argument("-o", "--output", metavar="FILE", help="PNG file (default DATASET_spectrum.png)")
+    sp.add_argument("--json", metavar="FILE", help="also write the summary here")
     sp.set_defaults(func=spectrum_cmd)

@@ -9,10 +9,11 @@ import time
 def stage(ctx) -> dict:
     import matplotlib.pyplot as plt
 
+    from ..structures import random_solid_solution
     from .driver import NebSettings
     from .farm import launch, plan_dataset
     from .plots import spectrum
-    from .samples import random_solid_solution, sample_seed
+    from .samples import sample_seed
     from .store import Dataset
 
     size, sites, replicas = (4, 1, 5) if ctx.quick else (5, 6, 7)

@@ -2,9 +2,11 @@
 box to zero pressure), relax each final state (positions, in the initial state's box, as
 LAMMPS NEB needs one box for all replicas; then shifted to the initial state's mean
 position, see inputs/in.neb_relax), run a climbing-image NEB per hop, and turn each into
-a record, flagged when it cannot be trusted.
+an :class:`alloykit.structures.HopRecord`, flagged when it cannot be trusted. The first
+neighbours are those of the lattice (:mod:`alloykit.neb.sites`); each record carries the
+lattice kind and parameter of the unrelaxed sample.
 
-Flags (comma-separated in ``record["flag"]``; "" when fine):
+Flags (comma-separated in ``record.flag``; "" when fine):
 
 - ``unconverged``: LAMMPS's NEB stopped at its step budget above ftol.
 - ``initial_unstable``: relaxing the vacancy moved an atom more than 0.4 d1 off its site.
@@ -36,9 +38,12 @@ import numpy as np
 from ase import Atoms
 from ase.calculators.lammps import Prism
 
+from ..errors import InputError, one_line
 from ..lmp import LammpsError, evaluate, get_potential
+from ..structures import (HopRecord, LatticeSites, composition_of, lattice_sites, points_within, read_structure,
+                          write_lammps_data)
 from . import scripts
-from .sites import Lattice, detect_lattice, environment, first_neighbours
+from .sites import hop_neighbours
 
 OFF_SITE = 0.4          # x d1: an atom further than this from its site has left it
 MIN_DROP = 0.01         # eV: an image this far below both ends is another minimum
@@ -49,7 +54,7 @@ CURV_STEP = 0.02        # A: step along the tangent for the climbing-image check
 class NebSettings:
     """How barriers are computed (the paper's values by default)."""
 
-    potential: str = "FeCr"      # a named potential; a file-based Potential object works too
+    potential: str               # a named potential (a file-based Potential object works too): no default
     replicas: int = 11           # outside datasets (those store the name)
     spring: float = 5.0          # eV/A
     etol: float = 0.0
@@ -62,22 +67,37 @@ class NebSettings:
 
     def check(self) -> "NebSettings":
         if int(self.replicas) != self.replicas or self.replicas < 3:
-            raise ValueError(f"replicas: {self.replicas}; need at least 3 (initial, one image, final)")
+            raise InputError(f"replicas: {self.replicas}; need at least 3 (initial, one image, final)")
         if self.box not in ("aniso", "iso", "none"):
-            raise ValueError(f"box: {self.box!r} is not aniso, iso or none")
+            raise InputError(f"box: {self.box!r} is not aniso, iso or none")
         for name in ("spring", "ftol", "relax_ftol", "env_cutoff"):
             if not getattr(self, name) > 0:
-                raise ValueError(f"{name}: must be > 0, got {getattr(self, name)}")
+                raise InputError(f"{name}: must be > 0, got {getattr(self, name)}")
         if self.etol < 0 or self.n1 < 1 or self.n2 < 1:
-            raise ValueError("etol >= 0 and step budgets n1, n2 >= 1 required")
-        pot = get_potential(self.potential)
-        if getattr(pot, "model", None) is not None or not pot.files:
-            raise ValueError(f"potential: {self.potential} has no potential files; NEB scripts need a "
-                             "file-based pair style (see 'alloykit potentials')")
+            raise InputError("etol >= 0 and step budgets n1, n2 >= 1 required")
+        potential(self.potential)
         return self
 
     def asdict(self) -> dict:
         return asdict(self)
+
+
+def potential(name, elements=None):
+    """The named potential (checked for ``elements``) as the NEB scripts need it: with
+    potential files. alloykit.lmp says what is wrong as a ValueError; here it is an
+    InputError, the user's to fix."""
+    try:
+        pot = get_potential(name)
+        if elements is not None:
+            pot.check(sorted(set(elements)))
+    except InputError:
+        raise
+    except ValueError as e:
+        raise InputError(one_line(e)) from None
+    if getattr(pot, "model", None) is not None or not pot.files:
+        raise InputError(f"potential: {name} has no potential files; NEB scripts need a "
+                         "file-based pair style (see 'alloykit potentials')")
+    return pot
 
 
 def idle_wait(comm, poll: float = 0.005) -> None:
@@ -104,36 +124,37 @@ def _mic(vectors: np.ndarray, cell: np.ndarray) -> np.ndarray:
     return (frac - np.round(frac)) @ cell
 
 
-def prepare(atoms: Atoms, site: int, settings: NebSettings, lattice: Lattice | None = None):
-    """Checks and geometry common to all ranks: (lattice, neighbours, potential, species)."""
-    pot = get_potential(settings.potential)
-    pot.check(sorted(set(atoms.get_chemical_symbols())))
-    lattice = lattice or detect_lattice(atoms)
-    return lattice, first_neighbours(atoms, site, lattice), pot, list(pot.elements)
+def prepare(atoms: Atoms, site: int, settings: NebSettings, sites: LatticeSites | None = None):
+    """Checks and geometry common to all ranks: (lattice, neighbours, potential, species).
+    sites: ``lattice_sites(atoms, 1)`` if at hand (one per sample serves all its vacancies)."""
+    pot = potential(settings.potential, atoms.get_chemical_symbols())
+    sites = sites or lattice_sites(atoms, 1)
+    return sites.lattice, hop_neighbours(atoms, sites, site), pot, list(pot.elements)
 
 
-def vacancy_hops(atoms: Atoms, site: int, settings: NebSettings = NebSettings(), comm=None,
-                 workdir=None, sample_id: str = "0", lattice: Lattice | None = None, keep: bool = False,
-                 neighbors=None):
+def vacancy_hops(atoms: Atoms, site: int, settings: NebSettings, comm=None, workdir=None, sample_id: str = "0",
+                 sites: LatticeSites | None = None, keep: bool = False, neighbors=None):
     """Every hop of a first neighbour of ``site`` into the vacancy left by removing it
     (or only those of ``neighbors``, a list of sample indices of first neighbours).
 
     Returns (vacancy, records) on rank 0 (``None, None`` on other ranks): ``vacancy`` holds
-    the initial state's energy and environment, ``records`` one dict per hop (see the
-    package docstring for the fields). workdir: where the LAMMPS files go (a fresh
-    temporary folder by default, removed unless ``keep``).
+    the initial state's energy and environment, ``records`` one
+    :class:`~alloykit.structures.HopRecord` per hop, with ``lattice`` and
+    ``lattice_parameter`` of the unrelaxed sample (see the package docstring).
+    sites: ``lattice_sites(atoms, 1)``, if at hand. workdir: where the LAMMPS files go (a
+    fresh temporary folder by default, removed unless ``keep``).
     """
     settings.check()
     size = comm.Get_size() if comm is not None else 1
     rank = comm.Get_rank() if comm is not None else 0
     if size > 1 and size != settings.replicas:
-        raise ValueError(f"replicas: {settings.replicas} but the communicator has {size} ranks")
+        raise InputError(f"replicas: {settings.replicas} but the communicator has {size} ranks")
     bcast = (lambda v: comm.bcast(v, root=0)) if size > 1 else (lambda v: v)
     prep = None
     if rank == 0:    # neighbour search on one rank; every rank raises the same error
         try:
-            prep = prepare(atoms, site, settings, lattice)
-        except ValueError as e:
+            prep = prepare(atoms, site, settings, sites)
+        except InputError as e:
             prep = e
     idle_wait(comm if size > 1 else None)
     prep = bcast(prep)
@@ -144,7 +165,7 @@ def vacancy_hops(atoms: Atoms, site: int, settings: NebSettings = NebSettings(),
         known = {j for j, _ in neigh}
         bad = [j for j in neighbors if j not in known]
         if bad:
-            raise ValueError(f"neighbors: atom {bad[0]} is not a first neighbour of site {site} "
+            raise InputError(f"neighbors: atom {bad[0]} is not a first neighbour of site {site} "
                              f"(those are {sorted(known)})")
         neigh = [(j, v) for j, v in neigh if j in set(neighbors)]
     wd = None
@@ -166,20 +187,17 @@ def _run(atoms, site, settings, comm, size, rank, bcast, wd, sample_id, lattice,
     keep_idx = np.array([k for k in range(len(atoms)) if k != site])
     ident = {int(orig): k + 1 for k, orig in enumerate(keep_idx)}     # sample index -> LAMMPS ID
     prism = Prism(atoms.cell.array, pbc=atoms.pbc)
+    # fractional positions in the LAMMPS box: the vacancy site follows the box relaxation
     cell0 = _lammps_cell(prism)
-    x0 = prism.vector_to_lammps(atoms.positions)
-    frac0 = np.linalg.solve(cell0.T, x0.T).T
+    frac0 = np.linalg.solve(cell0.T, prism.vector_to_lammps(atoms.positions).T).T
     frac0 -= np.floor(frac0)
-    x0 = frac0 @ cell0
     potfile, init = wd / "pot.in", wd / "initial"
     vac = None
     if rank == 0:
         scripts.write_potential(potfile, pot, species)
-        type_of = {el: t for t, el in enumerate(species, 1)}
-        types = [type_of[s] for s in np.array(atoms.get_chemical_symbols())[keep_idx]]
-        scripts.write_data(wd / "vacancy.data", list(range(1, len(keep_idx) + 1)), types, x0[keep_idx],
-                           (np.zeros(3), prism.get_lammps_prism()), species)
-        vac = _relax_initial(wd, potfile, init, settings, frac0, site, keep_idx, lattice)
+        # LAMMPS ids 1..N in the sample's order without the vacancy; types: the potential's species
+        write_lammps_data(atoms[keep_idx], wd / "vacancy.data", species=species)
+        vac = _relax_initial(wd, potfile, init, settings, frac0, site, keep_idx, lattice, species)
     idle_wait(comm if size > 1 else None)
     vac = bcast(vac)
 
@@ -201,6 +219,10 @@ def _run(atoms, site, settings, comm, size, rank, bcast, wd, sample_id, lattice,
     for part in (comm.allgather(mine) if size > 1 else [mine]):
         finals.update(part)
 
+    env = _environment(atoms, keep_idx, vac, settings.env_cutoff, prism) if rank == 0 else None
+    common = {"sample_id": str(sample_id), "vacancy_site": int(site), "lattice": lattice.name,
+              "lattice_parameter": lattice.a, "d1": lattice.d1, "composition": composition_of(atoms), "pot": pot,
+              "species": species, "settings": settings, "env": env}
     records = []
     neb_comm = comm if size > 1 else None
     for j, vec in neigh:
@@ -220,16 +242,10 @@ def _run(atoms, site, settings, comm, size, rank, bcast, wd, sample_id, lattice,
                 error = f"NEB: {_line(e)}"
             idle_wait(neb_comm)    # every replica has written its files
         if rank == 0:
-            records.append(_record(atoms, site, j, vec, ident, vac, finals[j], prefix, wd / f"log.neb{j}", error,
-                                   settings, lattice, species, pot, sample_id))
+            records.append(_record(atoms, j, vec, ident, vac, finals[j], prefix, error, common))
     if rank != 0:
         return None, None
-    env = _environment(atoms, site, keep_idx, vac, settings.env_cutoff, prism)
-    for r in records:
-        r.update(env_positions=env["positions"], env_species=env["species"], env_indices=env["indices"],
-                 env_cutoff=settings.env_cutoff)
-        r["env_moving_index"] = _moving_index(env, r["neighbor_site"], r["hop_vector"])
-    return {"sample_id": sample_id, "vacancy_site": site, "energy_initial": vac.get("energy", float("nan")),
+    return {"sample_id": str(sample_id), "vacancy_site": site, "energy_initial": vac.get("energy", float("nan")),
             "unstable": vac.get("unstable", True), "lattice": lattice.name, **env}, records
 
 
@@ -237,18 +253,25 @@ def _line(e: Exception) -> str:
     return (str(e).strip().splitlines() or ["LAMMPS failed"])[0]
 
 
-def _relax_initial(wd, potfile, init, settings, frac0, site, keep_idx, lattice) -> dict:
+def _read_state(path, species) -> Atoms:
+    """A state in.neb_relax wrote (write_data): atoms in LAMMPS id order, unwrapped with
+    the image flags, positions from the box origin, in the LAMMPS frame."""
+    return read_structure(path, species=species)
+
+
+def _relax_initial(wd, potfile, init, settings, frac0, site, keep_idx, lattice, species) -> dict:
     """Relax the vacancy (positions and box); the site's position in the relaxed box."""
     try:
         res = scripts.run_relax({"data": str(wd / "vacancy.data"), "potential": str(potfile), "out": str(init),
                                  "box": settings.box, "ftol": repr(settings.relax_ftol)}, comm=_self_comm())
     except LammpsError as e:
         return {"error": f"initial state: {_line(e)}"}
-    relaxed = scripts.read_data(str(init) + ".data")
-    site_x = relaxed.lo + frac0[site] @ relaxed.cell    # the lattice site, carried with the box
+    relaxed = _read_state(str(init) + ".data", species)
+    cell = relaxed.cell.array
+    site_x = frac0[site] @ cell    # the lattice site, carried with the box
     # how far each atom is from its own site after the relaxation
-    drift = np.linalg.norm(_mic(relaxed.x - (relaxed.lo + frac0[keep_idx] @ relaxed.cell), relaxed.cell), axis=1)
-    return {"energy": res["energy"], "site_x": site_x, "cell": relaxed.cell, "x": relaxed.x,
+    drift = np.linalg.norm(_mic(relaxed.positions - frac0[keep_idx] @ cell, cell), axis=1)
+    return {"energy": res["energy"], "site_x": site_x, "cell": cell, "x": relaxed.positions,
             "unstable": bool(drift.max() > OFF_SITE * lattice.d1)}
 
 
@@ -257,13 +280,16 @@ def _lammps_cell(prism) -> np.ndarray:
     return np.array([[lx, 0, 0], [xy, ly, 0], [xz, yz, lz]])
 
 
-def _environment(atoms, site, keep_idx, vac, cutoff, prism) -> dict:
+def _environment(atoms, keep_idx, vac, cutoff, prism) -> dict:
+    """Atoms within ``cutoff`` of the vacancy site in the relaxed initial state (every
+    periodic image), in the sample's frame, sorted by distance then index."""
     if "error" in vac:
         return {"positions": np.zeros((0, 3)), "species": [], "indices": []}
-    idx, vec = environment(vac["x"], vac["cell"], vac["site_x"], cutoff)
+    state = Atoms(positions=vac["x"], cell=vac["cell"], pbc=True)
+    idx, vec = points_within(state, cutoff, points=[vac["site_x"]])[0]
     symbols = np.array(atoms.get_chemical_symbols())[keep_idx]
-    return {"positions": prism.vector_to_ase(vec) if len(vec) else vec, "species": symbols[idx].tolist(),
-            "indices": keep_idx[idx].tolist()}
+    return {"positions": prism.vector_to_ase(vec) if len(vec) else np.zeros((0, 3)),
+            "species": symbols[idx].tolist(), "indices": keep_idx[idx].tolist()}
 
 
 def _moving_index(env, j, hop_vector) -> int:
@@ -271,29 +297,36 @@ def _moving_index(env, j, hop_vector) -> int:
     return min(cand, key=lambda k: np.linalg.norm(env["positions"][k] - hop_vector)) if cand else -1
 
 
-def _record(atoms, site, j, vec, ident, vac, final, prefix, log, error, settings, lattice, species, pot, sample_id):
-    rec = {"sample_id": str(sample_id), "vacancy_site": int(site), "neighbor_site": int(j),
-           "moving_species": atoms[j].symbol, "hop_vector": np.asarray(vec, float), "lattice": lattice.name,
-           "replicas": settings.replicas, "potential": pot.name}
+def _record(atoms, j, vec, ident, vac, final, prefix, error, common) -> HopRecord:
+    settings, pot, env = common["settings"], common["pot"], common["env"]
+    hop_vector = np.asarray(vec, float)
     flags = ["initial_unstable"] if vac.get("unstable") else []
     if "error" not in vac:
         cell, k = vac["cell"], ident[j] - 1
         hop = _mic(vac["x"][k] - vac["site_x"], cell)[0]
-        rec["hop_vector"] = Prism(atoms.cell.array, pbc=atoms.pbc).vector_to_ase(hop[None])[0]
+        hop_vector = Prism(atoms.cell.array, pbc=atoms.pbc).vector_to_ase(hop[None])[0]
     if "error" not in final:
-        _, xf = scripts.read_neb_coords(str(prefix.parent / f"final{j}") + ".neb")
+        xf = _read_state(prefix.parent / f"final{j}.data", common["species"]).positions
         moved = np.linalg.norm(_mic(xf - vac["x"], cell), axis=1)
         moved[k] = np.linalg.norm(_mic(xf[k] - vac["site_x"], cell)[0])
-        if moved.max() > OFF_SITE * lattice.d1:
+        if moved.max() > OFF_SITE * common["d1"]:
             flags.append("final_unstable")
+    rec = HopRecord(vacancy_site=common["vacancy_site"], neighbor_site=int(j), moving_species=atoms[j].symbol,
+                    hop_vector=hop_vector, env_positions=env["positions"], env_species=env["species"],
+                    env_cutoff=settings.env_cutoff, lattice=common["lattice"],
+                    lattice_parameter=common["lattice_parameter"], sample_id=common["sample_id"],
+                    composition=dict(common["composition"]),
+                    extra={"replicas": settings.replicas, "potential": pot.name, "env_indices": list(env["indices"]),
+                           "env_moving_index": _moving_index(env, j, hop_vector)})
+    nan = float("nan")
     if error is not None:
-        nan = float("nan")
-        rec.update(barrier_forward=nan, barrier_backward=nan, energy_initial=vac.get("energy", nan),
-                   energy_final=final.get("energy", nan) if final is not vac else nan, mep_energies=[],
-                   mep_coords=[], converged=False, flag=",".join(flags + ["lammps_error"]), error=error,
-                   neb_steps=0, max_force=nan, path_length=nan, climbing_replica=-1)
+        rec.energy_initial = vac.get("energy", nan)
+        rec.energy_final = final.get("energy", nan) if final is not vac else nan
+        rec.flag = ",".join(flags + ["lammps_error"])
+        rec.extra.update(mep_energies=[], mep_coords=[], error=error, neb_steps=0, max_force=nan, path_length=nan,
+                         climbing_replica=-1)
         return rec
-    out = scripts.read_neb(log, str(prefix), settings.replicas)
+    out = scripts.read_neb(prefix.parent / f"log.neb{j}", str(prefix), settings.replicas)
     e = out.energies
     top = float(e.max())
     fwd, bwd = top - e[0], top - e[-1]
@@ -307,12 +340,13 @@ def _record(atoms, site, j, vec, ident, vac, final, prefix, log, error, settings
     if fwd <= 0 or bwd <= 0:
         flags.append("nonpositive_barrier")
     c = int(np.argmax(e))
-    if 0 < c < len(e) - 1 and _climber_at_minimum(prefix, c, cell, species, pot):
+    if 0 < c < len(e) - 1 and _climber_at_minimum(prefix, c, cell, common["species"], pot):
         flags.append("climber_at_minimum")
-    rec.update(barrier_forward=float(fwd), barrier_backward=float(bwd), energy_initial=float(e[0]),
-               energy_final=float(e[-1]), mep_energies=(e - e[0]).tolist(), mep_coords=list(out.coords),
-               converged=bool(converged), flag=",".join(flags), error="", neb_steps=out.steps,
-               max_force=out.max_force, path_length=out.path_length, climbing_replica=out.climber)
+    rec.barrier_forward, rec.barrier_backward = float(fwd), float(bwd)
+    rec.energy_initial, rec.energy_final = float(e[0]), float(e[-1])
+    rec.converged, rec.flag = bool(converged), ",".join(flags)
+    rec.extra.update(mep_energies=(e - e[0]).tolist(), mep_coords=list(out.coords), error="", neb_steps=out.steps,
+                     max_force=out.max_force, path_length=out.path_length, climbing_replica=out.climber)
     return rec
 
 
@@ -324,8 +358,7 @@ def _climber_at_minimum(prefix, c, cell, species, pot) -> bool:
         _, reps[k] = scripts.read_neb_coords(f"{prefix}.replica.{k + 1}")
     tangent = _mic(reps[c + 1] - reps[c - 1], cell)
     tangent /= np.linalg.norm(tangent)
-    types = scripts.read_data(str(prefix.parent / "initial") + ".data").types
-    symbols = [species[t - 1] for t in types]
+    symbols = _read_state(prefix.parent / "initial.data", species).get_chemical_symbols()
     energies = []
     for s in (-CURV_STEP, 0.0, CURV_STEP):
         a = Atoms(symbols, positions=reps[c] + s * tangent, cell=cell, pbc=True)

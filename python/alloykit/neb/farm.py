@@ -22,41 +22,52 @@ import time
 import traceback
 from pathlib import Path
 
+from ..errors import AlloykitError, InputError, one_line
+from ..lmp import safe_token
 from ..progress import Progress
+from ..structures import lattice_sites
 from . import samples as smp
 from . import store
-from ..lmp import get_potential, safe_token
-from .driver import NebSettings, idle_wait, prepare, vacancy_hops
-from .sites import detect_lattice, first_neighbours, shell_list
+from .driver import NebSettings, idle_wait, potential, vacancy_hops
+from .sites import hop_neighbours
 
 
-def plan_dataset(path, samples, sites="all", settings: NebSettings = NebSettings(), seed: int = 0,
-                 recipe: dict | None = None) -> dict:
+class FarmError(AlloykitError):
+    """The dataset is busy, or the MPI job computing it failed."""
+
+
+def plan_dataset(path, samples, sites, settings: NebSettings, seed: int = 0, recipe: dict | None = None,
+                 lattice: str | None = None) -> dict:
     """Create ``path`` with these samples [(id, Atoms)] and vacancy sites, or check that an
     existing one has the same plan (then a run resumes it). Every sample and site is
     validated here (lattice, site range, elements), so bad input fails before any NEB.
+    lattice: "bcc" or "fcc" to insist that every sample is one (default: either).
     Returns {"created": bool, "tasks": n}.
     """
     settings.check()
     if not isinstance(settings.potential, str):
-        raise ValueError("potential: a dataset records its potential by name; use a named one "
+        raise InputError("potential: a dataset records its potential by name; use a named one "
                          "(alloykit potentials), or vacancy_hops() for other Potential objects")
     # LAMMPS reads the work files by name: the dataset's folder must be a plain path
-    safe_token(str(Path(path).resolve()) + ".work", "dataset path")
+    try:
+        safe_token(str(Path(path).resolve()) + ".work", "dataset path")
+    except ValueError as e:
+        raise InputError(one_line(e)) from None
     ids = [str(s) for s, _ in samples]
     if len(set(ids)) != len(ids):
-        raise ValueError("samples: duplicate sample ids")
+        raise InputError("samples: duplicate sample ids")
     if not samples:
-        raise ValueError("samples: none given")
+        raise InputError("samples: none given")
     tasks = []
-    pot = get_potential(settings.potential)
     for k, (sid, atoms) in enumerate(samples):
         chosen = smp.choose_sites(len(atoms), sites, seed, k)
-        pot.check(sorted(set(atoms.get_chemical_symbols())))
-        lattice = detect_lattice(atoms)
-        shells = shell_list(atoms, lattice)    # once per sample, not per site
+        potential(settings.potential, atoms.get_chemical_symbols())
+        try:
+            found = lattice_sites(atoms, 1, lattice)    # once per sample, not per site
+        except InputError as e:
+            raise InputError(f"sample {sid}: {e}") from None
         for site in chosen:
-            first_neighbours(atoms, site, lattice, shells)
+            hop_neighbours(atoms, found, site)
         tasks += [(sid, s) for s in chosen]
     plan = {"settings": settings.asdict(), "seed": int(seed), "recipe": recipe or {},
             "sites": sites if isinstance(sites, (str, int)) else sorted(int(s) for s in sites),
@@ -79,7 +90,7 @@ class RunLock:
         except BlockingIOError:
             os.close(self.fd)
             self.fd = None
-            raise RuntimeError(f"{self.path.with_suffix('')}: another run is computing this dataset") from None
+            raise FarmError(f"{self.path.with_suffix('')}: another run is computing this dataset") from None
 
     def release(self) -> None:
         if self.fd is not None:
@@ -108,14 +119,14 @@ def run_farm(path, comm=None, progress: bool = True) -> dict | None:
             work.mkdir()
             setup = {"plan": plan, "pending": store.pending(path), "work": str(work)}
         except Exception as e:
-            setup = {"error": f"{type(e).__name__}: {e}"}
+            setup = {"error": one_line(e) if isinstance(e, AlloykitError) else f"{type(e).__name__}: {e}"}
     setup = comm.bcast(setup, root=0)
     if "error" in setup:
-        raise RuntimeError(setup["error"])
+        raise FarmError(setup["error"])
     settings = NebSettings(**setup["plan"]["settings"])
     R = settings.replicas
     if size % R:
-        raise ValueError(f"replicas: {size} MPI ranks do not split into groups of {R}; "
+        raise InputError(f"replicas: {size} MPI ranks do not split into groups of {R}; "
                          f"use mpiexec -n {R}, {2 * R}, ...")
     groups, color = size // R, rank // R
     sub = comm.Split(color, rank)
@@ -153,13 +164,13 @@ def _work(path, sub, color, tasks, settings, workdir, show) -> None:
                 if sid not in cache:
                     cache.clear()
                     atoms = store.load_sample(path, sid)
-                    lattice = prepare(atoms, site, settings)[0] if leader else None
+                    # the lattice sites of a sample serve all its vacancies; only the leader looks
+                    cache[sid] = (atoms, lattice_sites(atoms, 1) if leader else None)
                     idle_wait(sub)
-                    cache[sid] = (atoms, sub.bcast(lattice, root=0))
-                atoms, lattice = cache[sid]
+                atoms, sites = cache[sid]
                 t = time.perf_counter()
                 vac, recs = vacancy_hops(atoms, site, settings, comm=sub, workdir=workdir, sample_id=sid,
-                                         lattice=lattice)
+                                         sites=sites)
                 if leader:
                     store.write_vacancy(con, vac, recs, time.perf_counter() - t, color)
                 prog.update(note=f"{sid} site {site}")
@@ -177,7 +188,7 @@ def launch(path, groups: int = 1, replicas: int | None = None, quiet: bool = Fal
         with store.Dataset(path) as ds:
             replicas = int(ds.settings["replicas"])
     if groups < 1:
-        raise ValueError(f"groups: {groups}; need at least 1")
+        raise InputError(f"groups: {groups}; need at least 1")
     lock = RunLock(path)    # fail here, in one line, rather than in every rank
     lock.acquire()
     lock.release()
@@ -189,7 +200,7 @@ def launch(path, groups: int = 1, replicas: int | None = None, quiet: bool = Fal
                        stderr=subprocess.PIPE if quiet else None, text=True)
     if r.returncode != 0:
         tail = (r.stderr or "").strip().splitlines()[-5:] if quiet else []
-        raise RuntimeError(f"NEB farm exited with status {r.returncode}" + (": " + " | ".join(tail) if tail else ""))
+        raise FarmError(f"NEB farm exited with status {r.returncode}" + (": " + " | ".join(tail) if tail else ""))
     with store.Dataset(path) as ds:
         return ds.status()
 
@@ -205,9 +216,9 @@ def main(argv=None) -> int:
 
     try:
         summary = run_farm(argv[0], MPI.COMM_WORLD, progress=not quiet)
-    except (RuntimeError, ValueError) as e:
+    except AlloykitError as e:
         if MPI.COMM_WORLD.Get_rank() == 0:
-            print(f"alloykit.neb: error: {e}", file=sys.stderr)
+            print(f"alloykit.neb: error: {one_line(e)}", file=sys.stderr)
         return 2
     if summary is not None and not quiet:
         print(json.dumps(summary))

@@ -5,9 +5,10 @@ import numpy as np
 
 
 def spectrum_summary(records) -> dict:
+    """Count, mean, std and range of the forward barriers of HopRecords per moving species."""
     by = {}
     for r in records:
-        by.setdefault(r["moving_species"], []).append(r["barrier_forward"])
+        by.setdefault(r.moving_species, []).append(r.barrier_forward)
     out = {}
     for sp in sorted(by):
         v = np.asarray(by[sp], float)
@@ -28,10 +29,10 @@ def spectrum(dataset, out=None, bins: int = 30):
                "by_moving_species": spectrum_summary(recs)}
     fig, ax = plt.subplots(figsize=(5, 3.6))
     if recs:
-        allv = np.array([r["barrier_forward"] for r in recs])
+        allv = np.array([r.barrier_forward for r in recs])
         edges = np.histogram_bin_edges(allv, bins=bins)
         for sp, s in summary["by_moving_species"].items():
-            v = [r["barrier_forward"] for r in recs if r["moving_species"] == sp]
+            v = [r.barrier_forward for r in recs if r.moving_species == sp]
             ax.hist(v, bins=edges, alpha=0.6, label=f"{sp} hops: {s['count']}, {s['mean_eV']:.3f} ± {s['std_eV']:.3f} eV")
         ax.legend(fontsize=8)
     else:

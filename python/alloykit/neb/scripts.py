@@ -2,6 +2,11 @@
 (through :class:`alloykit.lmp.Lammps`, or ``mpiexec ... python -m alloykit.lmp`` when the
 caller has no MPI ranks to spare) and reading their results back.
 
+Structures go in and come out as LAMMPS data files, written and read by
+:mod:`alloykit.structures` (types from the potential's species order). Read here are only
+the files that are no structure: the NEB coordinate files (``id x y z``, no cell, no
+types), the ``.res`` summaries and the NEB log.
+
 Everything that reaches LAMMPS is a file name or a number written here; file names pass
 :func:`alloykit.lmp.safe_token`, so the work folder must have a plain path.
 """
@@ -15,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from ase.data import atomic_masses, atomic_numbers
 
+from ..errors import InputError
 from ..lmp import Lammps, LammpsError, safe_token
 from ..lmp.session import MPICH_THROTTLE
 
@@ -39,72 +44,6 @@ def inputs_dir() -> Path:
 def write_potential(path: Path, potential, species) -> Path:
     Path(path).write_text("\n".join(potential.commands(species)) + "\n")
     return Path(path)
-
-
-def write_data(path: Path, ids, types, x: np.ndarray, box, species) -> Path:
-    """A LAMMPS data file (atomic style) with exact (%.17g) coordinates.
-
-    box: (lo (3,), (lx, ly, lz, xy, xz, yz)) in LAMMPS's lower-triangular convention;
-    x in the same frame, wrapped into the box.
-    """
-    lo = [float(v) for v in box[0]]
-    lx, ly, lz, xy, xz, yz = (float(v) for v in box[1])
-    lines = ["alloykit.neb", "", f"{len(ids)} atoms", f"{len(species)} atom types", ""]
-    for k, (a, length) in enumerate(zip("xyz", (lx, ly, lz))):
-        lines.append(f"{lo[k]!r} {lo[k] + length!r} {a}lo {a}hi")
-    if max(abs(xy), abs(xz), abs(yz)) > 0:
-        lines.append(f"{xy!r} {xz!r} {yz!r} xy xz yz")
-    lines += ["", "Masses", ""]
-    lines += [f"{t} {float(atomic_masses[atomic_numbers[el]])!r}" for t, el in enumerate(species, 1)]
-    lines += ["", "Atoms # atomic", ""]
-    lines += [f"{int(i)} {int(t)} {p[0]!r} {p[1]!r} {p[2]!r}" for i, t, p in zip(ids, types, np.asarray(x, float).tolist())]
-    Path(path).write_text("\n".join(lines) + "\n")
-    return Path(path)
-
-
-@dataclass
-class DataFile:
-    ids: np.ndarray          # atom IDs, sorted
-    types: np.ndarray
-    x: np.ndarray            # unwrapped with the image flags
-    lo: np.ndarray
-    cell: np.ndarray         # rows a, b, c (LAMMPS frame)
-
-
-def read_data(path: Path) -> DataFile:
-    """A data file written by LAMMPS's write_data (or :func:`write_data`), atomic style."""
-    lines = Path(path).read_text().splitlines()
-    lo, hi, tilt = np.zeros(3), np.zeros(3), np.zeros(3)
-    start = None
-    for k, line in enumerate(lines):
-        w = line.split()
-        if len(w) == 4 and w[2:] in (["xlo", "xhi"], ["ylo", "yhi"], ["zlo", "zhi"]):
-            a = "xyz".index(w[2][0])
-            lo[a], hi[a] = float(w[0]), float(w[1])
-        elif len(w) == 6 and w[3:] == ["xy", "xz", "yz"]:
-            tilt = np.array([float(v) for v in w[:3]])
-        elif w[:1] == ["Atoms"]:
-            start = k + 2
-            break
-    if start is None:
-        raise ValueError(f"{path}: no Atoms section")
-    rows = []
-    for line in lines[start:]:
-        w = line.split("#")[0].split()
-        if not w:
-            if rows:
-                break
-            continue
-        if not re.match(r"^-?\d", w[0]):
-            break
-        rows.append([float(v) for v in w[:8]] + [0.0] * (8 - len(w[:8])))
-    arr = np.array(rows)
-    order = np.argsort(arr[:, 0])
-    arr = arr[order]
-    lx, ly, lz = hi - lo
-    cell = np.array([[lx, 0, 0], [tilt[0], ly, 0], [tilt[1], tilt[2], lz]])
-    x = arr[:, 2:5] + arr[:, 5:8] @ cell
-    return DataFile(arr[:, 0].astype(int), arr[:, 1].astype(int), x, lo, cell)
 
 
 def read_neb_coords(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -170,7 +109,7 @@ def run_neb(variables: dict, replicas: int, log: Path, comm=None) -> None:
     args = ["-partition", f"{replicas}x1", "-in", safe_token(script, "in.neb path"), *_vars(variables)]
     if comm is not None:
         if comm.Get_size() != replicas:
-            raise ValueError(f"replicas: {replicas} need a communicator of {replicas} ranks, got {comm.Get_size()}")
+            raise InputError(f"replicas: {replicas} need a communicator of {replicas} ranks, got {comm.Get_size()}")
         with Lammps(comm=comm, log=str(log), cmdargs=args) as lmp:
             lmp.file(script)
         return

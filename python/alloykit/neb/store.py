@@ -29,6 +29,9 @@ from typing import Iterator
 import numpy as np
 from ase import Atoms
 
+from ..errors import InputError
+from ..structures import HopRecord, composition_of
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS samples(sample_id TEXT PRIMARY KEY, ord INTEGER NOT NULL UNIQUE,
@@ -54,13 +57,13 @@ def connect(path, readonly: bool = False) -> sqlite3.Connection:
     """A connection with the settings every writer uses (WAL, full sync, long busy wait)."""
     path = Path(path)
     if readonly and not path.is_file():
-        raise FileNotFoundError(f"{path}: no such dataset")
+        raise InputError(f"{path}: no such dataset")
     con = sqlite3.connect(str(path), timeout=600, isolation_level=None)
     con.execute("PRAGMA busy_timeout=600000")
     if not readonly:
         mode = os.environ.get("ALLOYKIT_NEB_JOURNAL", "WAL").upper()
         if mode not in ("WAL", "DELETE"):
-            raise ValueError(f"ALLOYKIT_NEB_JOURNAL: {mode!r} is not WAL or DELETE")
+            raise InputError(f"ALLOYKIT_NEB_JOURNAL: {mode!r} is not WAL or DELETE")
         con.execute(f"PRAGMA journal_mode={mode}")
         con.execute("PRAGMA synchronous=FULL")
     return con
@@ -86,18 +89,13 @@ def structure_atoms(text: str) -> Atoms:
     return Atoms(d["symbols"], positions=d["positions"], cell=d["cell"], pbc=d["pbc"])
 
 
-def composition_of(atoms: Atoms) -> dict:
-    sym = atoms.get_chemical_symbols()
-    return {el: sym.count(el) / len(sym) for el in sorted(set(sym))}
-
-
 # ---------------------------------------------------------------------------------------
 # writing
 def create(path, plan: dict, samples, tasks) -> bool:
     """Write the plan, samples [(id, Atoms)] and tasks [(id, site)] in one transaction, or
     check that an existing dataset has the same plan. Returns True when created.
 
-    Raises ValueError naming the first field that differs from the stored plan.
+    Raises InputError naming the first field that differs from the stored plan.
     """
     con = connect(path)
     try:
@@ -109,7 +107,7 @@ def create(path, plan: dict, samples, tasks) -> bool:
             old = json.loads(row[0])
             new = json.loads(json.dumps(plan))
             if old != new:
-                raise ValueError(f"{path}: exists with a different plan ({_first_difference(old, new)}); "
+                raise InputError(f"{path}: exists with a different plan ({_first_difference(old, new)}); "
                                  "rerun with the same options to resume, or use a new dataset file")
             return False
         con.execute("INSERT INTO meta VALUES('format', ?)", (str(FORMAT),))
@@ -163,15 +161,19 @@ def load_sample(path, sample_id: str) -> Atoms:
     finally:
         con.close()
     if row is None:
-        raise KeyError(f"sample {sample_id!r} not in {path}")
+        raise InputError(f"{path}: no sample {sample_id!r}")
     return structure_atoms(row[0])
 
 
-def write_vacancy(con: sqlite3.Connection, vacancy: dict, records: list[dict], seconds: float = 0.0,
+# fields of a hop row that have no column of their own: they go to its ``data`` JSON
+DATA_FIELDS = ("hop_vector", "lattice", "lattice_parameter")
+
+
+def write_vacancy(con: sqlite3.Connection, vacancy: dict, records: list[HopRecord], seconds: float = 0.0,
                   group: int = 0) -> None:
-    """One finished task, atomically: its vacancy row and every hop row."""
-    extra_keys = ("mep_energies", "mep_coords", "hop_vector", "env_moving_index", "neb_steps", "max_force",
-                  "path_length", "climbing_replica", "replicas", "lattice", "potential", "error")
+    """One finished task, atomically: its vacancy row and every hop row. The environment
+    is stored once, in the vacancy row; a hop row keeps its scalars in columns and the
+    rest (``DATA_FIELDS`` and ``extra`` but the environment indices) in ``data``."""
     con.execute("BEGIN IMMEDIATE")
     try:
         pos = np.ascontiguousarray(vacancy["positions"], dtype="<f8").reshape(-1, 3)
@@ -180,12 +182,14 @@ def write_vacancy(con: sqlite3.Connection, vacancy: dict, records: list[dict], s
                      int(vacancy["unstable"]), vacancy["lattice"], pos.tobytes(), json.dumps(vacancy["species"]),
                      json.dumps([int(i) for i in vacancy["indices"]])))
         for r in records:
-            extra = {k: (np.asarray(r[k]).tolist() if k == "hop_vector" else r[k]) for k in extra_keys if k in r}
-            extra = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in extra.items()}
+            data = {"hop_vector": np.asarray(r.hop_vector).tolist(), "lattice": r.lattice,
+                    "lattice_parameter": r.lattice_parameter}
+            data.update({k: v for k, v in r.extra.items() if k != "env_indices"})
+            data = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in data.items()}
             con.execute("INSERT INTO hops VALUES(?,?,?,?,?,?,?,?,?,?,?)",
-                        (r["sample_id"], r["vacancy_site"], r["neighbor_site"], r["moving_species"],
-                         _num(r["barrier_forward"]), _num(r["barrier_backward"]), _num(r["energy_initial"]),
-                         _num(r["energy_final"]), int(bool(r["converged"])), r["flag"], json.dumps(extra)))
+                        (r.sample_id, r.vacancy_site, r.neighbor_site, r.moving_species,
+                         _num(r.barrier_forward), _num(r.barrier_backward), _num(r.energy_initial),
+                         _num(r.energy_final), int(bool(r.converged)), r.flag, json.dumps(data)))
         con.execute("INSERT INTO timings VALUES(?,?,?,?,datetime('now'))",
                     (vacancy["sample_id"], vacancy["vacancy_site"], float(seconds), int(group)))
         con.execute("COMMIT")
@@ -205,9 +209,9 @@ class Dataset:
         try:
             row = self._con.execute("SELECT value FROM meta WHERE key='plan'").fetchone()
         except sqlite3.DatabaseError as e:
-            raise ValueError(f"{path}: not an alloykit NEB dataset ({e})") from None
+            raise InputError(f"{path}: not an alloykit NEB dataset ({e})") from None
         if row is None:
-            raise ValueError(f"{path}: not an alloykit NEB dataset (no plan)")
+            raise InputError(f"{path}: not an alloykit NEB dataset (no plan)")
         self.plan = json.loads(row[0])
         self.settings = self.plan.get("settings", {})
         self._samples = {sid: (json.loads(c), n, o) for sid, c, n, o in
@@ -240,9 +244,10 @@ class Dataset:
             self._env[key] = (np.frombuffer(pos, dtype="<f8").reshape(-1, 3).copy(), json.loads(sp), json.loads(ind))
         return self._env[key]
 
-    def records(self, converged_only: bool = True) -> Iterator[dict]:
+    def records(self, converged_only: bool = True) -> Iterator[HopRecord]:
         """Hop records in plan order. converged_only: only usable barriers (NEB converged
-        and no flag); False also yields flagged ones (their barriers may be NaN)."""
+        and no flag); False also yields flagged ones (their barriers may be NaN).
+        ``lattice_parameter`` is NaN in datasets written before it was stored."""
         where = " WHERE h.converged=1 AND h.flag=''" if converged_only else ""
         rows = self._con.execute(
             "SELECT h.sample_id, h.vacancy_site, h.neighbor_site, h.moving_species, h.barrier_forward, "
@@ -252,26 +257,27 @@ class Dataset:
         for sid, vs, ns, sp, bf, bb, ei, ef, conv, flag, data in rows:
             extra = json.loads(data)
             pos, species, indices = self._vacancy(sid, vs)
-            rec = {"sample_id": sid, "composition": dict(self._samples[sid][0]), "vacancy_site": vs,
-                   "neighbor_site": ns, "moving_species": sp, "barrier_forward": _nan(bf),
-                   "barrier_backward": _nan(bb), "energy_initial": _nan(ei), "energy_final": _nan(ef),
-                   "converged": bool(conv), "flag": flag, "env_positions": pos.copy(), "env_species": list(species),
-                   "env_indices": list(indices), "env_cutoff": self.env_cutoff}
-            rec.update(extra)
-            rec["mep_energies"] = [_nan(v) for v in rec.get("mep_energies", [])]
-            rec["hop_vector"] = np.asarray(rec.get("hop_vector", [np.nan] * 3), dtype=float)
+            hop = extra.pop("hop_vector", None)
+            extra["mep_energies"] = [_nan(v) for v in extra.get("mep_energies", [])]
             for k in ("max_force", "path_length"):
-                if k in rec:
-                    rec[k] = _nan(rec[k])
-            yield rec
+                if k in extra:
+                    extra[k] = _nan(extra[k])
+            yield HopRecord(vacancy_site=vs, neighbor_site=ns, moving_species=sp,
+                            hop_vector=[np.nan] * 3 if hop is None else hop, env_positions=pos.copy(),
+                            env_species=list(species), env_cutoff=self.env_cutoff, lattice=extra.pop("lattice", "") or "",
+                            lattice_parameter=_nan(extra.pop("lattice_parameter", None)),
+                            sample_id=sid, composition=dict(self._samples[sid][0]), barrier_forward=_nan(bf),
+                            barrier_backward=_nan(bb), energy_initial=_nan(ei), energy_final=_nan(ef),
+                            converged=bool(conv), flag=flag, extra={"env_indices": list(indices), **extra})
 
     def arrays(self, converged_only: bool = True) -> dict:
         """Column arrays of the scalar fields (plus ``hop_vector`` as N x 3)."""
         recs = list(self.records(converged_only))
         keys = ("sample_id", "vacancy_site", "neighbor_site", "moving_species", "barrier_forward",
-                "barrier_backward", "energy_initial", "energy_final", "converged", "flag")
-        out = {k: np.array([r[k] for r in recs]) for k in keys}
-        out["hop_vector"] = np.array([r["hop_vector"] for r in recs]).reshape(-1, 3)
+                "barrier_backward", "energy_initial", "energy_final", "converged", "flag", "lattice",
+                "lattice_parameter")
+        out = {k: np.array([getattr(r, k) for r in recs]) for k in keys}
+        out["hop_vector"] = np.array([r.hop_vector for r in recs]).reshape(-1, 3)
         return out
 
     def sample(self, sample_id: str) -> Atoms:
@@ -282,13 +288,13 @@ class Dataset:
         return [sid for sid, _ in sorted(self._samples.items(), key=lambda kv: kv[1][2])]
 
     @staticmethod
-    def env_atoms(record: dict) -> Atoms:
+    def env_atoms(record: HopRecord) -> Atoms:
         """The record's environment as ase.Atoms: vacancy at the origin, no cell; the hop
         and barriers in ``info``."""
-        a = Atoms(record["env_species"], positions=record["env_positions"])
-        a.info.update({k: record[k] for k in ("sample_id", "vacancy_site", "neighbor_site", "moving_species",
-                                              "barrier_forward", "barrier_backward", "flag")})
-        a.info["hop_vector"] = np.asarray(record["hop_vector"]).tolist()
+        a = Atoms(record.env_species, positions=record.env_positions)
+        a.info.update({k: getattr(record, k) for k in ("sample_id", "vacancy_site", "neighbor_site", "moving_species",
+                                                       "barrier_forward", "barrier_backward", "flag")})
+        a.info["hop_vector"] = record.hop_vector.tolist()
         return a
 
     def to_ase(self, converged_only: bool = True) -> list[Atoms]:
@@ -311,27 +317,24 @@ class Dataset:
                 "compute_seconds": seconds, "settings": self.settings}
 
     def export(self, out, converged_only: bool = False) -> Path:
-        """Plain files: ``.jsonl`` (one record per line, environment included) or ``.csv``
-        (scalar fields and the MEP, no environment)."""
+        """Plain files: ``.jsonl`` (one :meth:`HopRecord.to_dict` per line, environment
+        included; NaN as null) or ``.csv`` (scalar fields and the MEP, no environment)."""
         out = Path(out)
-        recs = self.records(converged_only)
-        if out.suffix == ".jsonl":
-            with open(out, "w") as f:
+        if out.suffix not in (".jsonl", ".csv"):
+            raise InputError(f"output: {out.name!r} must end in .jsonl or .csv")
+        recs = (r.to_dict() for r in self.records(converged_only))
+        with open(out, "w", newline="") as f:
+            if out.suffix == ".jsonl":
                 for r in recs:
-                    r = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in r.items()}
                     f.write(json.dumps(_finite(r)) + "\n")
-        elif out.suffix == ".csv":
+                return out
             cols = ["sample_id", "vacancy_site", "neighbor_site", "moving_species", "barrier_forward",
                     "barrier_backward", "energy_initial", "energy_final", "converged", "flag", "composition",
-                    "hop_vector", "mep_energies"]
-            with open(out, "w", newline="") as f:
-                w = csv.writer(f)
-                w.writerow(cols)
-                for r in recs:
-                    w.writerow([json.dumps(_finite(r[c].tolist() if isinstance(r[c], np.ndarray) else r[c]))
-                                if isinstance(r[c], (dict, list, np.ndarray)) else r[c] for c in cols])
-        else:
-            raise ValueError(f"output: {out.name!r} must end in .jsonl or .csv")
+                    "hop_vector", "mep_energies", "lattice", "lattice_parameter"]
+            w = csv.writer(f)
+            w.writerow(cols)
+            for r in recs:
+                w.writerow([json.dumps(_finite(r[c])) if isinstance(r[c], (dict, list)) else r[c] for c in cols])
         return out
 
     def close(self) -> None:

@@ -5,7 +5,7 @@ vacancy -> moving-atom vector lies along +x (:mod:`.frame`), atoms within r_c ar
 Gaussian of width Delta per atom is summed, one channel per species, on a cubic grid of
 half-edge l_c (:mod:`.density`). Settings follow the lattice's g(r) shells (:mod:`.shells`):
 BCC Fe (a = 2.8665 A), 6 shells -> r_c 6.72 A, Delta 0.44 A, 32^3 voxels, the paper's choice
-scaled by the lattice parameter.
+scaled by the lattice parameter. Hops are :class:`alloykit.structures.HopRecord`s.
 
 Typical use::
 
@@ -21,12 +21,11 @@ Importing this package imports torch.
 from .density import sdm_batch, sdm_reference
 from .environment import hop_records
 from .frame import hop_rotation, hop_symmetries, hop_template, site_permutations
-from .hopset import AUGMENTS, HopSet, composition_key, describe_lattice, lattice_symmetries
-from .shells import SDMSpec, cutoff_for_shells, detect_lattice, peak_shells, sdm_spec, sites_within
+from .hopset import AUGMENTS, HopSet, as_records, describe_lattice, lattice_symmetries, record_lattice
+from .shells import SDMSpec, cutoff_for_shells, peak_shells, sdm_spec, sites_within
 
 __all__ = [
-    "AUGMENTS", "HopSet", "SDMSpec", "composition_key", "cutoff_for_shells", "describe_lattice",
-    "detect_lattice", "hop_records", "hop_rotation", "hop_symmetries", "hop_template",
-    "lattice_symmetries", "peak_shells", "sdm_batch", "sdm_reference", "sdm_spec",
-    "site_permutations", "sites_within",
+    "AUGMENTS", "HopSet", "SDMSpec", "as_records", "cutoff_for_shells", "describe_lattice", "hop_records",
+    "hop_rotation", "hop_symmetries", "hop_template", "lattice_symmetries", "peak_shells", "record_lattice",
+    "sdm_batch", "sdm_reference", "sdm_spec", "site_permutations", "sites_within",
 ]

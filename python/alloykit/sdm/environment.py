@@ -1,9 +1,14 @@
-"""Vacancy environments of a structure, in the record format of ``alloykit.neb`` datasets.
+"""Vacancy environments of a structure, as :class:`~alloykit.structures.HopRecord`s (the
+records of ``alloykit.neb`` datasets).
 
-:func:`hop_records` takes a perfect (or any) crystal as ``ase.Atoms``, empties one site at a
-time and describes each of its first-neighbour hops exactly as an NEB dataset record does
-(``env_positions`` relative to the vacancy site, raw frame, mover included; ``env_species``;
-``hop_vector``; ``vacancy_site``; ``neighbor_site``; ``moving_species``; ``env_cutoff``).
+:func:`hop_records` takes a crystal as ``ase.Atoms``, empties one site at a time and
+describes each of its first-neighbour hops exactly as an NEB dataset record does
+(``env_positions`` relative to the vacancy site, raw frame, mover included).
+
+The first neighbours come from the lattice's connectivity
+(:func:`~alloykit.structures.lattice_sites`), not from distances: every BCC site has
+exactly 8 hops and every FCC site 12, under size mismatch, relaxation and thermal
+displacement alike; a neighbour site that is already vacant gives no hop.
 
 These environments are *unrelaxed*: the atoms sit where the structure has them, with only the
 vacancy's atom taken out. The paper's CNN maps the initial configuration to the barrier, and
@@ -16,79 +21,44 @@ from typing import Iterator
 
 import numpy as np
 
-# first shell: neighbours closer than this times the nearest distance (midpoint of BCC's
-# first two shells, 1 and 2/sqrt(3); FCC's second shell is much farther)
-FIRST_SHELL_FACTOR = 1.077
+from ..errors import InputError
+from ..structures import HopRecord, lattice_sites, points_within
+
+CHUNK = 512     # sites per neighbour search: bounded memory for huge structures
 
 
-def neighbours_of(atoms, sites: np.ndarray, cutoff: float) -> list[tuple[np.ndarray, np.ndarray]]:
-    """For each of ``sites``: (indices j, vectors D = r_j - r_site) of every atom or periodic
-    image within ``cutoff``, self excluded. Only the given sites are searched (a k-d tree
-    over the atoms and enough periodic images to cover the cutoff), so a few sites of a
-    million-atom structure cost little."""
-    from scipy.spatial import cKDTree
-
-    cell = atoms.cell.array
-    pos = atoms.positions
-    reps = []
-    for k in range(3):
-        if atoms.pbc[k]:
-            h = _heights(cell)[k]
-            if not h > 1e-9:
-                raise ValueError("structure has a degenerate periodic cell")
-            reps.append(np.arange(-int(np.ceil(cutoff / h)), int(np.ceil(cutoff / h)) + 1))
-        else:
-            reps.append(np.array([0]))
-    shifts = np.stack(np.meshgrid(*reps, indexing="ij"), -1).reshape(-1, 3) @ cell
-    images = (pos[None, :, :] + shifts[:, None, :]).reshape(-1, 3)
-    tree = cKDTree(images)
-    n = len(pos)
-    out = []
-    for site, found in zip(sites, tree.query_ball_point(pos[sites], float(cutoff))):
-        found = np.asarray(found, dtype=np.int64)
-        D = images[found] - pos[site]
-        keep = np.einsum("ij,ij->i", D, D) > 1e-12
-        out.append((found[keep] % n, D[keep]))
-    return out
-
-
-def _heights(cell: np.ndarray) -> np.ndarray:
-    vol = abs(np.linalg.det(cell))
-    if vol < 1e-12:
-        return np.zeros(3)
-    return np.array([vol / np.linalg.norm(np.cross(cell[(k + 1) % 3], cell[(k + 2) % 3])) for k in range(3)])
-
-
-def hop_records(atoms, sites=None, cutoff: float = 8.0) -> Iterator[dict]:
+def hop_records(atoms, sites=None, cutoff: float = 8.0, lattice: str | None = None) -> Iterator[HopRecord]:
     """Records of every first-neighbour hop into a vacancy at each of ``sites`` (default:
     all atoms) of ``atoms``; one vacancy at a time, the rest of the structure unchanged.
 
-    The first neighbours of a site are those within FIRST_SHELL_FACTOR times its nearest
-    distance: 8 in BCC, 12 in FCC. A periodic cell smaller than the cutoff is fine (periodic
-    images count as neighbours, as they do for the potential); a site with no neighbour
-    within ``cutoff`` raises ValueError.
+    Records come grouped by vacancy site, in the order of ``sites``, nearest mover first
+    (ties by index, as ``env_positions`` is sorted); they carry the lattice
+    kind and parameter of the structure. ``lattice``: "bcc"/"fcc" to insist on one (default:
+    recognised). A periodic cell smaller than the cutoff is fine (periodic images count, as
+    they do for the potential). Raises :class:`~alloykit.structures.NotCrystalline` for a
+    structure that is not one BCC/FCC lattice.
     """
-    symbols = atoms.get_chemical_symbols()
+    table = lattice_sites(atoms, 1, lattice)
     n = len(atoms)
     sites = np.arange(n) if sites is None else np.asarray(sites, int).reshape(-1)
     if len(sites) and (sites.min() < 0 or sites.max() >= n):
-        raise ValueError(f"sites: indices must be in 0..{n - 1}")
-    for start in range(0, len(sites), 512):           # bounded memory for huge structures
-        chunk = sites[start:start + 512]
-        for site, (j, D) in zip(chunk, neighbours_of(atoms, chunk, cutoff)):
-            if len(j) == 0:
-                raise ValueError(f"site {site}: no neighbour within {cutoff} A")
-            r = np.linalg.norm(D, axis=1)
-            order = np.lexsort((j, r))     # nearest first; ties by index, so the order is stable
-            j, D, r = j[order], D[order], r[order]
-            env_species = [symbols[k] for k in j]
-            for k in np.flatnonzero(r < FIRST_SHELL_FACTOR * r[0]):
-                yield {
-                    "vacancy_site": int(site),
-                    "neighbor_site": int(j[k]),
-                    "moving_species": symbols[j[k]],
-                    "hop_vector": D[k].copy(),
-                    "env_positions": D,
-                    "env_species": env_species,
-                    "env_cutoff": float(cutoff),
-                }
+        raise InputError(f"sites: indices must be in 0..{n - 1}")
+    symbols = np.asarray(atoms.get_chemical_symbols(), dtype=object)
+    _, movers, ideal = table.hops(sites)
+    for lo in range(0, len(sites), CHUNK):
+        chunk = sites[lo:lo + CHUNK]
+        for site, row, (j, D) in zip(chunk, movers[lo:lo + CHUNK], points_within(atoms, cutoff, sites=chunk)):
+            env_species = symbols[j].tolist()
+            found = []
+            for m, vec in zip(row, ideal):
+                if m < 0:
+                    continue            # that neighbour site is vacant already
+                # the mover's entry (of its periodic images, the one nearest its ideal site)
+                cand = np.flatnonzero(j == m)
+                if not len(cand):
+                    raise InputError(f"cutoff: {cutoff} A does not reach the first neighbours of site {site}")
+                found.append(cand[np.argmin(np.linalg.norm(D[cand] - vec, axis=1))])
+            for k in sorted(found):     # nearest mover first, as the environment is sorted
+                yield HopRecord(vacancy_site=int(site), neighbor_site=int(j[k]), moving_species=str(symbols[j[k]]),
+                                hop_vector=D[k].copy(), env_positions=D, env_species=env_species,
+                                env_cutoff=float(cutoff), lattice=table.structure, lattice_parameter=table.a)

@@ -11,28 +11,44 @@ closest in angle to the environment's "chemical dipole" sum_j w_j r_j (perpendic
 w_j = channel index + 1) is taken, so the frame depends on the configuration only, not on
 how it is oriented or on relaxation noise: a rigid rotation or mirror of the structure
 gives the same map.
+
+The first shell here is the lattice's count of nearest atoms (7 besides the mover in BCC,
+11 in FCC), not a distance factor, which size mismatch breaks (relaxed first neighbours of
+a Cr-Mo-V vacancy spread over 2.33-2.60 A). It only picks the reference atom for +y: if
+thermal noise or a second vacancy in the first shell puts another atom among the nearest,
+the map is turned about the hop axis -- the hop, the atoms and the barrier's inputs are
+unchanged, and training augments over such turns anyway.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError
+from ..structures.lattice import Lattice, environment_lattice, lattice_points
 
-def hop_rotation(hop: np.ndarray, env_positions: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+
+def hop_rotation(hop: np.ndarray, env_positions: np.ndarray, weights: np.ndarray | None = None,
+                 lattice: str | None = None) -> np.ndarray:
     """3x3 rotation R with rows (x, y, z) of the hop frame: ``r_frame = R @ r``.
 
     weights: one per environment atom (e.g. species channel + 1) for the tie-break above;
-    without them ties go to the first neighbour listed."""
+    without them ties go to the neighbour listed first. lattice: "bcc"/"fcc", which
+    sets the size of the first shell (default: recognised from the environment)."""
     hop = np.asarray(hop, float)
     d1 = float(np.linalg.norm(hop))
     if d1 < 1e-6:
-        raise ValueError("hop vector has zero length")
+        raise InputError("hop record: hop vector has zero length")
     x = hop / d1
     pos = np.asarray(env_positions, float).reshape(-1, 3)
+    if lattice is None:
+        lattice = environment_lattice(pos, hop).name
     r = np.linalg.norm(pos, axis=1)
-    # first shell of the vacancy (up to the midpoint of BCC's first two shells), mover excluded
-    near = (r > 0.5 * d1) & (r < 1.077 * d1) & (np.linalg.norm(pos - hop, axis=1) > 0.3 * d1)
+    # first shell of the vacancy: the nearest atoms but the mover, kept in the listed order
+    # (exact ties of the tie-break below go to the first listed, whatever rounding does to r)
+    others = np.flatnonzero((r > 1e-6) & (np.linalg.norm(pos - hop, axis=1) > 0.3 * d1))
+    near = np.sort(others[np.argsort(r[others], kind="stable")[:Lattice(lattice, 1.0).nn - 1]])
     y = None
-    if near.any():
+    if len(near):
         cand = pos[near]
         perp = cand - np.outer(cand @ x, x)
         rho = np.linalg.norm(perp, axis=1)
@@ -110,11 +126,9 @@ def hop_template(lattice: str, a: float, rmax: float) -> np.ndarray:
     """Sites of the ideal lattice within ``rmax`` of a vacancy, in the hop frame of one of
     its first-neighbour hops: (K, 3), sorted by distance then x, y, z (a fixed site order
     for the one-hot baselines). The moving atom's site is (d1, 0, 0)."""
-    from .shells import lattice_points
-
     pts = lattice_points(lattice, a, max(rmax, 1.2 * a))
     hop = pts[0]
-    t = pts @ hop_rotation(hop, pts).T
+    t = pts @ hop_rotation(hop, pts, lattice=lattice).T
     t = t[np.linalg.norm(t, axis=1) <= rmax]
     key = np.round(t, 6) + 0.0     # + 0.0 turns -0.0 into 0.0 for a stable order
     order = np.lexsort((key[:, 2], key[:, 1], key[:, 0], np.round(np.linalg.norm(t, axis=1), 6)))

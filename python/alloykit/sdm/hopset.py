@@ -1,9 +1,9 @@
 """Many hops in the hop frame, padded into tensors, turned into SDMs a batch at a time.
 
-A :class:`HopSet` is built once from records (NEB dataset records or
-:func:`~alloykit.sdm.environment.hop_records`): each environment is rotated into its hop
-frame and cut at r_c (rotations about x keep |r|, so the cut never needs redoing). SDMs are
-then made on demand, optionally augmented:
+A :class:`HopSet` is built once from :class:`~alloykit.structures.HopRecord`s (from an NEB
+dataset or :func:`~alloykit.sdm.environment.hop_records`): each environment is rotated into
+its hop frame and cut at r_c (rotations about x keep |r|, so the cut never needs redoing).
+SDMs are then made on demand, optionally augmented:
 
 * ``"rotation"``: a uniform random angle about x, as in the paper;
 * ``"symmetry"``: a random one of the lattice symmetries that fix the hop (C3v, 6 maps, for
@@ -19,31 +19,44 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ..errors import InputError
+from ..structures import HopRecord, Lattice, composition_key, environment_lattice, index_of
 from .density import sdm_batch
 from .frame import hop_rotation, hop_symmetries, hop_template
-from .shells import SDMSpec, detect_lattice
+from .shells import SDMSpec
 
 AUGMENTS = ("none", "rotation", "symmetry", "both")
 
 
-def composition_key(composition) -> str:
-    """``{"Fe": 0.8, "Cr": 0.2}`` -> ``"Cr0.2000-Fe0.8000"``: a stable name for a composition."""
-    if not composition:
-        return "unknown"
-    return "-".join(f"{el}{float(c):.4f}" for el, c in sorted(composition.items()) if float(c) > 0)
+def as_records(records) -> list[HopRecord]:
+    """``records`` as a list of HopRecords (plain dicts, e.g. JSON lines, are converted)."""
+    return [r if isinstance(r, HopRecord) else HopRecord.from_dict(r) for r in records]
+
+
+def record_lattice(rec: HopRecord) -> Lattice:
+    """The lattice of a record's sample: its own ``lattice``/``lattice_parameter`` when set
+    (the NEB driver and :func:`~alloykit.sdm.hop_records` set them), else found from the
+    relaxed environment (:func:`~alloykit.structures.environment_lattice`)."""
+    if rec.lattice and np.isfinite(rec.lattice_parameter):
+        return Lattice(rec.lattice, rec.lattice_parameter)
+    return environment_lattice(rec.env_positions, rec.hop_vector, rec.lattice or None, rec.env_cutoff)
 
 
 def describe_lattice(records, n: int = 20) -> tuple[str, float]:
-    """(lattice, a) from the first ``n`` records' environments (median a)."""
-    found = []
-    for rec in records[:n]:
-        found.append(detect_lattice(rec["env_positions"], float(np.linalg.norm(rec["hop_vector"]))))
-    if not found:
-        raise ValueError("no records to detect the lattice from")
-    lattices = {f[0] for f in found}
-    if len(lattices) > 1:
-        raise ValueError(f"records mix lattices: {sorted(lattices)}")
-    return found[0][0], float(np.median([f[1] for f in found]))
+    """(lattice, a) of a set of records: the median ``a`` over the records that carry one,
+    plus up to ``n`` records spread over the rest whose lattice has to be found from the
+    environment. InputError when they mix lattice kinds."""
+    records = as_records(records)
+    if not records:
+        raise InputError("no records to find the lattice from")
+    known = [r for r in records if r.lattice and np.isfinite(r.lattice_parameter)]
+    rest = [r for r in records if not (r.lattice and np.isfinite(r.lattice_parameter))]
+    pick = np.unique(np.linspace(0, len(rest) - 1, min(n, len(rest))).astype(int)) if rest else []
+    found = [record_lattice(r) for r in known] + [record_lattice(rest[k]) for k in pick]
+    kinds = sorted({f.name for f in found})
+    if len(kinds) > 1:
+        raise InputError(f"records mix lattices: {kinds}")
+    return kinds[0], float(np.median([f.a for f in found]))
 
 
 def lattice_symmetries(lattice: str, a: float, r_c: float) -> np.ndarray:
@@ -61,33 +74,32 @@ class HopSet:
     meta: dict = field(default_factory=dict)
 
     @classmethod
-    def from_records(cls, records, spec: SDMSpec, ops: np.ndarray, target: str | None = "barrier_forward") -> "HopSet":
+    def from_records(cls, records, spec: SDMSpec, ops: np.ndarray, target: str | None = "barrier_forward",
+                     lattice: str | None = None) -> "HopSet":
         """Rotate every record's environment into its hop frame and keep |r| < r_c.
 
-        Raises ValueError for a species outside ``spec.species`` or a record whose
+        ``target``: the record attribute to learn (None: no targets). ``lattice``: the kind
+        that sets the first shell of the frame (default: :func:`describe_lattice`).
+        Raises InputError for a species outside ``spec.species`` or a record whose
         environment was cut closer than r_c (it would silently lose atoms).
         """
-        records = list(records)
-        channel = {s: k for k, s in enumerate(spec.species)}
+        records = as_records(records)
+        lattice = lattice or (describe_lattice(records)[0] if records else None)
         frames, chans = [], []
         meta = {k: [] for k in ("composition", "sample_id", "moving_species", "vacancy_site", "neighbor_site")}
         for rec in records:
-            if float(rec.get("env_cutoff", np.inf)) < spec.r_c - 1e-9:
-                raise ValueError(f"record env_cutoff {rec['env_cutoff']} A is below the SDM's r_c {spec.r_c:.3f} A")
-            pos = np.asarray(rec["env_positions"], float).reshape(-1, 3)
-            unknown = set(rec["env_species"]) - set(channel)
-            if unknown:
-                raise ValueError(f"species {sorted(unknown)} not among the SDM channels {list(spec.species)}")
-            keep = np.linalg.norm(pos, axis=1) < spec.r_c
-            ch = np.array([channel[s] for s in rec["env_species"]], dtype=np.int8)
-            R = hop_rotation(rec["hop_vector"], pos[keep], ch[keep] + 1.0)
-            frames.append(pos[keep] @ R.T)
+            if rec.env_cutoff < spec.r_c - 1e-9:
+                raise InputError(f"record env_cutoff {rec.env_cutoff} A is below the SDM's r_c {spec.r_c:.3f} A")
+            keep = np.linalg.norm(rec.env_positions, axis=1) < spec.r_c
+            ch = index_of(rec.env_species, spec.species, "SDM channels").astype(np.int8)
+            R = hop_rotation(rec.hop_vector, rec.env_positions[keep], ch[keep] + 1.0, lattice)
+            frames.append(rec.env_positions[keep] @ R.T)
             chans.append(ch[keep])
-            meta["composition"].append(composition_key(rec.get("composition")))
-            meta["sample_id"].append(str(rec.get("sample_id", "")))
-            meta["moving_species"].append(rec["moving_species"])
-            meta["vacancy_site"].append(int(rec["vacancy_site"]))
-            meta["neighbor_site"].append(int(rec["neighbor_site"]))
+            meta["composition"].append(composition_key(rec.composition))
+            meta["sample_id"].append(str(rec.sample_id))
+            meta["moving_species"].append(rec.moving_species)
+            meta["vacancy_site"].append(rec.vacancy_site)
+            meta["neighbor_site"].append(rec.neighbor_site)
         m = max((len(f) for f in frames), default=0)
         positions = np.zeros((len(frames), m, 3), np.float32)
         species = np.full((len(frames), m), -1, np.int8)
@@ -95,7 +107,7 @@ class HopSet:
             positions[k, :len(f)], species[k, :len(c)] = f, c
         targets = None
         if target is not None:
-            targets = torch.tensor([float(rec[target]) for rec in records], dtype=torch.float32)
+            targets = torch.tensor([float(getattr(rec, target)) for rec in records], dtype=torch.float32)
         return cls(spec, torch.from_numpy(positions), torch.from_numpy(species),
                    torch.as_tensor(np.asarray(ops), dtype=torch.float32), targets, meta)
 
@@ -109,7 +121,7 @@ class HopSet:
     def rotations(self, n: int, augment: str, generator: torch.Generator | None = None) -> torch.Tensor | None:
         """(n, 3, 3) augmentation maps (applied as r' = A r), or None for ``"none"``."""
         if augment not in AUGMENTS:
-            raise ValueError(f"augment: {augment!r} is not one of {', '.join(AUGMENTS)}")
+            raise InputError(f"augment: {augment!r} is not one of {', '.join(AUGMENTS)}")
         if augment == "none":
             return None
         dev = self.positions.device

@@ -19,34 +19,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-LATTICES = ("bcc", "fcc")
+from ..errors import InputError
+from ..structures.lattice import geometric_shells
+
 PAPER_LC_OVER_RC = 8.0 / 7.6
 PAPER_SHELLS, PAPER_GRID = 6, 32
-
-
-def lattice_points(lattice: str, a: float, rmax: float) -> np.ndarray:
-    """Sites of the ideal cubic lattice within ``rmax`` of a site at the origin (origin
-    excluded), conventional cube axes, sorted by distance then x, y, z."""
-    if lattice not in LATTICES:
-        raise ValueError(f"lattice: {lattice!r} is not one of {', '.join(LATTICES)}")
-    m = int(math.ceil(2 * rmax / a)) + 1
-    ijk = np.stack(np.meshgrid(*(np.arange(-m, m + 1),) * 3, indexing="ij"), -1).reshape(-1, 3)
-    if lattice == "bcc":      # half-integer coordinates all even or all odd
-        keep = (ijk % 2 == ijk[:, :1] % 2).all(1)
-    else:                     # fcc: coordinate sum even
-        keep = ijk.sum(1) % 2 == 0
-    pts = ijk[keep] * (a / 2.0)
-    r = np.linalg.norm(pts, axis=1)
-    pts, r = pts[(r > 1e-9) & (r <= rmax)], r[(r > 1e-9) & (r <= rmax)]
-    order = np.lexsort((pts[:, 2], pts[:, 1], pts[:, 0], np.round(r, 6)))
-    return pts[order]
-
-
-def geometric_shells(lattice: str, rmax_over_a: float = 3.2) -> list[tuple[float, int]]:
-    """(radius / a, count) of each geometric shell of ``lattice`` up to ``rmax_over_a``."""
-    r = np.round(np.linalg.norm(lattice_points(lattice, 1.0, rmax_over_a), axis=1), 6)
-    radii, counts = np.unique(r, return_counts=True)
-    return [(float(x), int(c)) for x, c in zip(radii, counts)]
 
 
 def peak_shells(lattice: str, merge: float = 0.1, rmax_over_a: float = 3.2) -> list[tuple[float, float, int]]:
@@ -93,7 +70,7 @@ def cutoff_for_shells(lattice: str, a: float, n_shells: int, merge: float = 0.1)
     """r_c (A) that keeps the first ``n_shells`` g(r) peaks: halfway across the next gap."""
     peaks = peak_shells(lattice, merge)
     if not 1 <= n_shells < len(peaks):
-        raise ValueError(f"n_shells: {n_shells} outside 1..{len(peaks) - 1}")
+        raise InputError(f"n_shells: {n_shells} outside 1..{len(peaks) - 1}")
     return a * (peaks[n_shells - 1][1] + peaks[n_shells][0]) / 2.0
 
 
@@ -117,26 +94,6 @@ def sdm_spec(species, lattice: str, a: float, n_shells: int = PAPER_SHELLS, delt
         delta = 2.0 * r6 * PAPER_LC_OVER_RC / int(grid6)
     delta = float(delta)
     if not delta > 0:
-        raise ValueError(f"delta: must be > 0, got {delta}")
+        raise InputError(f"delta: must be > 0, got {delta}")
     grid = 8 * math.ceil(2.0 * r_c * PAPER_LC_OVER_RC / delta / 8.0 - 1e-9)
     return SDMSpec(species=tuple(species), r_c=float(r_c), delta=delta, grid=int(grid))
-
-
-def detect_lattice(env_positions: np.ndarray, hop_length: float) -> tuple[str, float]:
-    """Lattice type and parameter from one vacancy environment (positions relative to the
-    vacancy site, A). The first shell of the vacancy has 8 sites in BCC and 12 in FCC; ``a``
-    is the median over atoms of |r| divided by the ideal radius of the nearest shell, so
-    the relaxation of the first shells hardly moves it."""
-    r = np.linalg.norm(np.asarray(env_positions, float), axis=1)
-    first = int(((r > 0.6 * hop_length) & (r < 1.077 * hop_length)).sum())
-    if first in (7, 8, 9):
-        lattice, d1 = "bcc", math.sqrt(3) / 2
-    elif first in (11, 12, 13):
-        lattice, d1 = "fcc", 1 / math.sqrt(2)
-    else:
-        raise ValueError(f"vacancy environment has {first} first neighbours: neither BCC (8) nor FCC (12)")
-    radii = np.array([s[0] for s in geometric_shells(lattice)])
-    a0 = hop_length / d1
-    r = r[(r > 0.5 * hop_length) & (r < radii[-1] * a0)]
-    nearest = radii[np.abs(r[:, None] / a0 - radii[None, :]).argmin(1)]
-    return lattice, float(np.median(r / nearest))

@@ -11,13 +11,13 @@ from .io import (FrameError, guess_format, open_text, read_frames, read_structur
                  write_lammps_dump)
 from .lattice import (Lattice, LatticeSites, NotCrystalline, detect_lattice, environment_lattice,
                       geometric_shells, lattice_points, lattice_sites)
-from .neighbours import cell_heights, neighbour_pairs, points_within
-from .species import check_species, species_indices, species_of
+from .neighbours import cell_heights, neighbour_pairs, periodic_images, points_within
+from .species import check_species, index_of, species_indices, species_of
 
 __all__ = ["read_frames", "read_structure", "write_lammps_data", "write_lammps_dump", "guess_format",
            "open_text", "FrameError", "parse_composition", "format_composition", "composition_key",
            "composition_of", "exact_counts", "composition_grid", "random_solid_solution",
            "vegard_lattice_parameter", "CompositionRounded", "Lattice", "LatticeSites", "NotCrystalline",
            "detect_lattice", "lattice_sites", "environment_lattice", "lattice_points", "geometric_shells",
-           "cell_heights", "neighbour_pairs", "points_within", "check_species", "species_of",
-           "species_indices", "HopRecord"]
+           "cell_heights", "neighbour_pairs", "periodic_images", "points_within", "check_species", "species_of",
+           "species_indices", "index_of", "HopRecord"]

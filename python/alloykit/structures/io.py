@@ -458,6 +458,19 @@ def _masses(rows, where) -> dict[int, float]:
 
 # ----------------------------------------------------------------------------- writers
 
+def wrap_to_box(prism, positions: np.ndarray):
+    """ASE positions -> LAMMPS-frame positions inside the periodic box (``prism``: ASE's
+    ``Prism`` of the cell), and the image flags that undo the wrapping. Whole periods are
+    subtracted (no round trip through fractional coordinates), so atoms inside the box keep
+    every bit: a data file read by LAMMPS holds the same coordinates as atoms created
+    through the library by :func:`alloykit.lmp.put_atoms`."""
+    x = prism.vector_to_lammps(np.asarray(positions, dtype=float))
+    cell = prism.cell
+    frac = np.linalg.solve(cell.T, x.T).T
+    images = np.floor(frac).astype(np.int64) * np.asarray(prism.pbc, dtype=np.int64)
+    return x - images @ cell, images
+
+
 def _lammps_box(atoms: Atoms):
     """The LAMMPS box of ``atoms`` (lower-triangular cell, ASE's Prism) and the positions
     in it."""
@@ -465,7 +478,7 @@ def _lammps_box(atoms: Atoms):
 
     prism = Prism(atoms.cell.array, pbc=atoms.pbc)
     box = tuple(float(x) for x in prism.get_lammps_prism())
-    pos = prism.vector_to_lammps(atoms.positions, wrap=True)
+    pos, _ = wrap_to_box(prism, atoms.positions)
     return box, np.asarray(pos, float), bool(prism.is_skewed())
 
 

@@ -45,18 +45,22 @@ def species_of(atoms: Atoms, species=None, where: str = "species") -> list[str]:
     return species
 
 
+def index_of(symbols, species, where: str = "species") -> np.ndarray:
+    """(N,) int64 index of each symbol in ``species``; InputError for one not there.
+    Vectorised over the distinct symbols (fast for 1e6 atoms)."""
+    names = list(species)
+    uniq, inverse = np.unique(np.asarray(symbols, dtype=str), return_inverse=True)
+    missing = [s for s in uniq.tolist() if s not in names]
+    if missing:
+        raise InputError(f"{where}: element {missing[0]!r} is not one of {names}")
+    return np.array([names.index(s) for s in uniq.tolist()], dtype=np.int64)[inverse.reshape(-1)]
+
+
 def species_indices(atoms: Atoms, species=None, where: str = "species") -> tuple[np.ndarray, list[str]]:
     """(N,) int index of every atom into the species list, and that list
-    (default: :func:`species_of`). Vectorised over atomic numbers (fast for 1e6 atoms)."""
+    (default: :func:`species_of`)."""
     names = species_of(atoms, species, where)
-    table = np.full(max(atomic_numbers[s] for s in names) + 1, -1, dtype=np.int64)
-    table[[atomic_numbers[s] for s in names]] = np.arange(len(names))
-    z = atoms.numbers
-    idx = table[np.minimum(z, len(table) - 1)]
-    idx[z >= len(table)] = -1
-    if (idx < 0).any():
-        raise InputError(f"{where}: element {chemical_symbols[z[idx < 0][0]]!r} is not one of {names}")
-    return idx, names
+    return index_of(atoms.get_chemical_symbols(), names, where), names
 
 
 def element_of_mass(mass: float, tol: float = 0.1) -> str | None:
