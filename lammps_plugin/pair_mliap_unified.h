@@ -5,6 +5,7 @@
 #ifndef ALLOYKIT_PAIR_MLIAP_UNIFIED_H
 #define ALLOYKIT_PAIR_MLIAP_UNIFIED_H
 
+#include "mliap_pairs.h"
 #include "pair.h"
 
 #include <string>
@@ -31,13 +32,11 @@ class PairMLIAPUnified : public Pair {
   int *map;                             // atom type -> element index, -1 for NULL
 
   // per-call buffers, grown as needed and lent to Python without copies
-  std::vector<double> rij, eatoms;
-  std::vector<int> pair_i, jatoms, jelems, iatoms, ielems, numneighs, elems;
-  std::vector<tagint> jtags;            // LAMMPS's own tag width (smallbig or bigbig)
+  alloykit_py::MliapPairs pairs;
+  std::vector<double> eatoms;
   double energy;
 
   void allocate();
-  void build_pairs(int &nlistatoms, int &npairs);
 };
 
 }    // namespace LAMMPS_NS

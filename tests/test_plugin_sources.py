@@ -11,7 +11,8 @@ import pytest
 
 from conftest import ROOT
 
-SOURCES = [str(ROOT / "lammps_plugin" / f) for f in ("pair_mliap_unified.cpp", "alloykit_plugin.cpp")]
+SOURCES = [str(ROOT / "lammps_plugin" / f) for f in ("pair_mliap_unified.cpp", "compute_mliap_unified_atom.cpp",
+                                                  "alloykit_plugin.cpp")]
 
 
 def _includes():

@@ -106,7 +106,8 @@ def test_pipeline_matches_reference_from_raw_frame(records):
         dipole = (w[r < spec.r_c, None] * pos[r < spec.r_c]).sum(0)
         first = pos[(r < 1.077 * np.linalg.norm(hop)) & (np.linalg.norm(pos - hop, axis=1) > 0.1)]
         tied = first[first @ x > (first @ x).max() - 0.01]
-        ref_atom = max(tied, key=lambda t: (t - (t @ x) * x) @ dipole / np.linalg.norm(t - (t @ x) * x))
+        # exact ties (to 1e-6) go to the first listed, as in frame.py
+        ref_atom = max(tied, key=lambda t: round((t - (t @ x) * x) @ dipole / np.linalg.norm(t - (t @ x) * x), 6))
         y = ref_atom - (ref_atom @ x) * x
         y /= np.linalg.norm(y)
         frame = np.stack([x, y, np.cross(x, y)])

@@ -8,11 +8,14 @@ A capability adds itself by providing ``alloykit/<name>/cli.py`` with
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import io
 import sys
+import traceback
 import warnings
 
-from . import __version__
+from . import __version__, parallel
 from .errors import AlloykitError, InputError, one_line
 
 # module paths of the capability CLIs, in the order shown by --help
@@ -24,6 +27,7 @@ CAPABILITIES = (
     "alloykit.neb.cli",
     "alloykit.cnn.cli",
     "alloykit.grs.cli",
+    "alloykit.kmc.cli",
     "alloykit.demo",
 )
 
@@ -50,38 +54,88 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _note(command: str):
+def _note(command: str, quiet: bool = False):
     def show(message, category, filename, lineno, file=None, line=None):
-        print(f"alloykit {command}: note: {message}", file=sys.stderr)
+        if not quiet:
+            print(f"alloykit {command}: note: {message}", file=sys.stderr)
     return show
+
+
+def _parse(parser, argv, comm):
+    """Parse on every rank; under MPI only rank 0 prints (help, usage errors), and the ranks
+    agree on the outcome (mpiexec may give ranks different arguments)."""
+    if comm is None:
+        return parser.parse_args(argv)
+    out, err, code, args = io.StringIO(), io.StringIO(), None, None
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as e:
+            code = e.code or 0
+    problem = InputError((err.getvalue().strip().splitlines() or ["bad command line"])[-1]) if code else None
+    agreed = parallel.settle(comm, problem, "reading the command line")
+    if comm.Get_rank() == 0:
+        sys.stdout.write(out.getvalue())
+        sys.stderr.write(err.getvalue() if code or agreed is None else f"alloykit: {agreed}\n")
+    if agreed is not None or code is not None:
+        raise SystemExit(2 if agreed is not None or code else 0)
+    return args
+
+
+def _failed(e: BaseException, command: str, debug: bool, comm) -> int:
+    """Report an error once and return the exit status. Under MPI an error every rank
+    agreed on is printed by rank 0; any other error ends the whole job (MPI_Abort) with its
+    message, since the other ranks may be waiting for this one."""
+    text = one_line(e)
+    if isinstance(e, OSError) and not isinstance(e, AlloykitError) and e.filename is not None:
+        text = f"{e.filename}: {e.strerror or text}"
+    elif not isinstance(e, (AlloykitError, OSError)):
+        text = f"{type(e).__name__}: {text}"
+    if comm is None:
+        print(f"alloykit {command}: {text}", file=sys.stderr)
+        return 2
+    if debug and (not parallel.is_agreed(e) or e.__cause__ is not None):
+        traceback.print_exception(e)     # the failing rank's own traceback
+    if not parallel.is_agreed(e):
+        parallel.end_job(f"{text} (rank {comm.Get_rank()})")
+    if comm.Get_rank() == 0:
+        print(f"alloykit {command}: {text}", file=sys.stderr, flush=True)
+    return parallel.EXIT_STATUS
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command. A user mistake prints ``alloykit <command>: <what is wrong>`` and
-    returns 2 (``--debug`` shows the traceback instead); warnings print as notes."""
+    returns 2 (``--debug`` shows the traceback instead); warnings print as notes.
+
+    Under mpiexec (more than one rank) the message is printed once and every rank returns
+    the same status; an error the ranks could not agree on ends the job (see
+    :mod:`alloykit.parallel`)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    comm = parallel.world()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv, comm)
     if not getattr(args, "func", None):
-        parser.print_help()
+        if comm is None or comm.Get_rank() == 0:
+            parser.print_help()
         return 0
     # "neb run", "mpdm count", ...: the capability's subparsers use dest "<capability>_command"
     command = " ".join([args.command] + [str(v) for k, v in vars(args).items() if k.endswith("_command") and v])
+    parallel.set_label(f"alloykit {command}")
     try:
         with warnings.catch_warnings():
-            warnings.showwarning = _note(command)
+            warnings.showwarning = _note(command, quiet=comm is not None and comm.Get_rank() != 0)
             return int(args.func(args) or 0)
     except (AlloykitError, OSError) as e:
-        if debug:
+        if debug and comm is None:
             raise
-        text = one_line(e)
-        if isinstance(e, OSError) and not isinstance(e, AlloykitError) and e.filename is not None:
-            text = f"{e.filename}: {e.strerror or text}"
-        print(f"alloykit {command}: {text}", file=sys.stderr)
-        return 2
+        return _failed(e, command, debug, comm)
     except KeyboardInterrupt:
         return 130
+    except Exception as e:
+        if comm is None:
+            raise           # a bug: the traceback, as always
+        return _failed(e, command, True, comm)
 
 
 if __name__ == "__main__":

@@ -44,6 +44,25 @@ class BarrierModel:
         self.network.to(device)
         return self
 
+    def to_dict(self) -> tuple[dict, dict]:
+        """(config, tensors): plain JSON-able settings and the network's state dict, for
+        model files that hold no pickled objects (:mod:`alloykit.mliap.store`)."""
+        net = self.network
+        config = {"network": net.config, "target_mean": float(net.target_mean),
+                  "target_scale": float(net.target_scale), "sdm": self.spec.to_dict(), "lattice": self.lattice,
+                  "a": float(self.a), "n_shells": int(self.n_shells), "info": self.info}
+        return config, {k: v.detach().cpu() for k, v in net.state_dict().items()}
+
+    @classmethod
+    def from_dict(cls, config: dict, tensors: dict) -> "BarrierModel":
+        from .model import build
+
+        net = build(config["network"], config["target_mean"], config["target_scale"])
+        net.load_state_dict(tensors)
+        net.eval()
+        return cls(net, SDMSpec.from_dict(config["sdm"]), config["lattice"], float(config["a"]),
+                   int(config["n_shells"]), config.get("info", {}))
+
     def symmetries(self) -> np.ndarray:
         return lattice_symmetries(self.lattice, self.a, self.spec.r_c)
 

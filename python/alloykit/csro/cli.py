@@ -15,6 +15,9 @@ MCMD_EXAMPLES = """examples:
   # faster ageing at 600 K, stop when the PE has converged, frames every 5000 steps
   alloykit mcmd --structure start.data --species Fe Cr --potential FeCr --temperature 600 \\
       --swap-every 20 --until-converged --dump-every 5000 --out aged600
+  # predicted vacancy-migration barrier spectra every 1000 steps (trained CNN, alloykit cnn train)
+  alloykit mcmd --lattice bcc --composition Fe=0.8,Cr=0.2 --size 8 --potential FeCr \\
+      --barrier-model vmeb_model --spectra-every 1000 --out aged_spectra
   # continue a stopped run from its last checkpoint (same protocol, more steps allowed)
   alloykit mcmd --resume --out aged --steps 40000
   # in parallel (LAMMPS domain decomposition)
@@ -22,7 +25,7 @@ MCMD_EXAMPLES = """examples:
       --potential-file CuNi.eam.alloy --pair-style eam/alloy --out cuni
 
 outputs in --out: summary.json, records.jsonl (PE, acceptance, SRO per record), mcmd.png
-(PE and delta vs step), checkpoint.restart, dumps/, initial.extxyz, final.extxyz, logs.
+(PE and delta vs step), spectra.png (barrier spectra per moving species), checkpoint.restart, dumps/, initial.extxyz, final.extxyz, logs.
 """
 
 SRO_EXAMPLES = """examples:
@@ -40,14 +43,7 @@ pair, for every frame) and sro.png.
 # argparse options that map one-to-one on McmdSettings fields (None: not given)
 SETTING_ARGS = ("temperature", "steps", "timestep", "ensemble", "pressure", "swap_every", "swap_trials",
                 "record_every", "checkpoint_every", "dump_every", "shells", "converge_window", "converge_tol",
-                "seed")
-
-
-def _comm():
-    """COMM_WORLD when started under mpiexec with more than one rank, else None."""
-    from mpi4py import MPI
-
-    return MPI.COMM_WORLD if MPI.COMM_WORLD.Get_size() > 1 else None
+                "seed", "barrier_model", "spectra_every", "spectra_range", "spectra_bins")
 
 
 def _potential(args, elements):
@@ -81,11 +77,14 @@ def _sample(args):
 
 
 def run_mcmd_cli(args) -> int:
+    from ..parallel import agree, world
     from .mcmd import McmdSettings, run_mcmd
     from .plots import plot_mcmd
 
-    comm = _comm()
+    comm = world()
     given = {k: getattr(args, k) for k in SETTING_ARGS if getattr(args, k) is not None}
+    if given.get("barrier_model"):      # resumable from any folder
+        given["barrier_model"] = str(Path(given["barrier_model"]).resolve())
     if args.until_converged:
         given["stop_when_converged"] = True
     if args.inherent:
@@ -93,15 +92,18 @@ def run_mcmd_cli(args) -> int:
     if args.sgcmc_deltamu is not None:
         given["sgcmc"] = {"deltamu": args.sgcmc_deltamu, "every": args.sgcmc_every or given.get("swap_every", 100),
                           "fraction": args.sgcmc_fraction, "variance": args.sgcmc_variance}
-    # a resumed run keeps its saved settings; only options given here change them
-    settings = None if args.resume else McmdSettings(**given)
-    atoms = None if args.resume else _sample(args)
-    if atoms is not None:
-        elements = args.species or sorted(set(atoms.get_chemical_symbols()))
-    else:
-        saved = Path(args.out) / "settings.json"
-        elements = json.loads(saved.read_text())["species"] if saved.exists() else (args.species or [])
-    result = run_mcmd(atoms, _potential(args, elements), args.out, settings, resume=args.resume,
+    # every rank reads the input (a file one rank cannot read fails on every rank)
+    with agree(comm, "reading the input"):
+        # a resumed run keeps its saved settings; only options given here change them
+        settings = None if args.resume else McmdSettings(**given)
+        atoms = None if args.resume else _sample(args)
+        if atoms is not None:
+            elements = args.species or sorted(set(atoms.get_chemical_symbols()))
+        else:
+            saved = Path(args.out) / "settings.json"
+            elements = json.loads(saved.read_text())["species"] if saved.exists() else (args.species or [])
+        potential = _potential(args, elements)
+    result = run_mcmd(atoms, potential, args.out, settings, resume=args.resume,
                       species=args.species, comm=comm, progress=not args.quiet, lattice=args.lattice,
                       **(given if args.resume else {}))
     if comm is None or comm.Get_rank() == 0:
@@ -197,6 +199,13 @@ def _mcmd_parser(sub):
     g.add_argument("--converge-tol", type=float, help="eV/atom drift allowed beyond noise (default 1e-4)")
     g.add_argument("--until-converged", action="store_true", help="stop once the PE has converged")
     g.add_argument("--inherent", action="store_true", help="also record the quenched (inherent) PE")
+    g = p.add_argument_group("barrier spectra (compute mliap/unified/atom)")
+    g.add_argument("--barrier-model", help="trained CNN model folder, or a model file for compute mliap/unified/atom")
+    g.add_argument("--spectra-every", type=int, help="steps between barrier spectra (a multiple of --record-every)")
+    g.add_argument("--spectra-range", type=float, nargs=2, metavar=("LO", "HI"),
+                   help="histogram range in eV (default 0 2)")
+    g.add_argument("--spectra-bins", type=int, help="histogram bins (default 80)")
+    g = p.add_argument_group("plots")
     g.add_argument("--plot", choices=["delta", "alpha"], default="delta", help="SRO quantity in mcmd.png")
     g.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     p.set_defaults(func=run_mcmd_cli)

@@ -16,9 +16,20 @@ one with the same seed (checked in the tests, also under MPI). ``fix sgcmc`` kee
 restart state, so it is re-created with a seed derived from (seed, step) at every
 checkpoint, in uninterrupted and resumed runs alike.
 
+Barrier spectra (the paper's Fig. 4): with ``barrier_model`` (a CNN model folder or a file
+for ``compute mliap/unified/atom``) and ``spectra_every``, the driver defines that compute
+in LAMMPS and, every ``spectra_every`` steps, records the predicted barriers of every
+first-neighbour hop into a vacancy at every site, per moving species: count, mean, standard
+deviation and a histogram on fixed bins (``spectra_range``, ``spectra_bins``; barriers
+outside the range go to the end bins). The movers' species come from the starting lattice
+(swaps move species between fixed sites). The compute needs ghost atoms out to the model's
+cutoff plus the skin, so such a run sets ``comm_modify cutoff``; more ghosts change the
+rounding of the trajectory, so that cutoff is part of the protocol of a resumed run.
+
 Files in ``out``: settings.json, initial.extxyz, records.jsonl, checkpoint.restart +
 checkpoint.json, log.<first step>.lammps, dumps/frame.<step>.lammpstrj.gz,
-final.extxyz, summary.json (written even when the run stops on an error).
+final.extxyz, spectra.png (with spectra), summary.json (written even when the run stops on
+an error).
 """
 from __future__ import annotations
 
@@ -32,12 +43,14 @@ import numpy as np
 
 from ..errors import InputError
 from ..lmp import Lammps, get_potential, safe_token
+from ..parallel import agree, make_folder
 from ..structures import NotCrystalline, lattice_sites, random_solid_solution, species_of
 
 # settings that change the trajectory: a resume must use the same values
 PROTOCOL = ("temperature", "timestep", "ensemble", "pressure", "tdamp", "pdamp", "swap_every",
             "swap_trials", "sgcmc", "record_every", "checkpoint_every", "seed")
 SEED_MAX = 899_999_999        # LAMMPS' RanPark/RanMars seeds must stay below 900,000,000
+SKIN = 1.0                    # neighbour skin of the run (A)
 
 
 @dataclass
@@ -55,6 +68,9 @@ class McmdSettings:
     converge_window, converge_tol: PE convergence test (see :func:`pe_convergence`);
     stop_when_converged: end the run at the first record that passes it.
     inherent: also record the inherent PE (energy after quenching a copy; slow).
+    barrier_model: CNN model folder or ``compute mliap/unified/atom`` model file (None: no
+    spectra). spectra_every: steps between barrier spectra (a multiple of record_every; 0:
+    none). spectra_range, spectra_bins: histogram bins (eV).
     """
 
     temperature: float = 300.0
@@ -76,6 +92,10 @@ class McmdSettings:
     stop_when_converged: bool = False
     inherent: bool = False
     seed: int = 0
+    barrier_model: str | None = None
+    spectra_every: int = 0
+    spectra_range: tuple = (0.0, 2.0)
+    spectra_bins: int = 80
 
     def __post_init__(self):
         self.check()
@@ -99,8 +119,19 @@ class McmdSettings:
             positive(name)
         for name in ("steps", "swap_every", "record_every", "converge_window"):
             positive(name, integer=True)
-        for name in ("swap_trials", "checkpoint_every", "dump_every", "shells"):
+        for name in ("swap_trials", "checkpoint_every", "dump_every", "shells", "spectra_every"):
             positive(name, integer=True, zero_ok=True)
+        positive("spectra_bins", integer=True)
+        lo, hi = (float(v) for v in self.spectra_range)
+        if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+            raise InputError(f"spectra_range: need two numbers lo < hi (eV), got {list(self.spectra_range)}")
+        self.spectra_range = [lo, hi]
+        if self.spectra_every:
+            if self.barrier_model is None:
+                raise InputError("barrier_model: spectra_every needs a barrier model (CNN folder or model file)")
+            if self.spectra_every % self.record_every:
+                raise InputError(f"spectra_every: {self.spectra_every} is not a multiple of "
+                                 f"record_every ({self.record_every})")
         if self.ensemble not in ("nvt", "npt"):
             raise InputError(f"ensemble: {self.ensemble!r} is not 'nvt' or 'npt'")
         if self.checkpoint_every % self.record_every:
@@ -200,6 +231,12 @@ class _Run:
         self.records: list = []
         self.lmp = self.shells = None
         self.t0 = time.perf_counter()
+        self.barrier = self.movers = self.comm_cutoff = None   # barrier spectra (see module doc)
+        if settings.spectra_every:
+            from ..cnn.lammps_model import load_atom_model
+
+            self.barrier = load_atom_model(settings.barrier_model)
+            self.comm_cutoff = float(np.ceil((self.barrier.cutoff + SKIN) * 100 + 1) / 100)
 
     # --- files (rank 0) --------------------------------------------------------------
     def write_json(self, name: str, obj) -> None:
@@ -225,7 +262,11 @@ class _Run:
         """Everything after the atoms exist: potential, neighbours, fixes, output."""
         lmp, s = self.lmp, self.s
         lmp.commands(self.pot.commands(species))
-        lmp.commands(["neighbor 1.0 bin", "neigh_modify every 1 delay 0 check yes"])
+        lmp.commands([f"neighbor {SKIN} bin", "neigh_modify every 1 delay 0 check yes"])
+        if self.comm_cutoff is not None:        # part of the protocol: set again on resume
+            lmp.command(f"comm_modify cutoff {self.comm_cutoff!r}")
+        if self.barrier is not None:
+            self.define_barrier_compute(species, present)
         lmp.commands(md_commands(s, species, present))
         self.pairs = swap_pairs(species, present) if s.swap_trials else []
         if s.sgcmc is not None:
@@ -237,6 +278,36 @@ class _Run:
             path = safe_token(str((self.out / "dumps").resolve() / "frame.*.lammpstrj.gz"), "out")
             lmp.commands([f"dump ak_dump all custom/gz {int(s.dump_every)} {path} id type element x y z",
                           f"dump_modify ak_dump element {' '.join(species)} sort id"])
+
+    def define_barrier_compute(self, species: list, present: list) -> None:
+        from ..mliap import load_peratom
+
+        known = set(self.barrier.element_types)
+        missing = sorted(set(present) - known)
+        if missing:
+            raise InputError(f"barrier_model: the sample has {missing} but the model knows only "
+                             f"{sorted(known)}")
+        load_peratom(self.lmp, self.barrier)
+        names = " ".join(sp if sp in known else "NULL" for sp in species)
+        self.lmp.command(f"compute ak_bar all mliap/unified/atom LATER {names}")
+
+    def spectra(self, species: list, types: np.ndarray) -> dict | None:
+        """Barrier histograms per moving species at this step (collective; rank 0 counts)."""
+        nn = self.barrier.n_outputs
+        values = np.asarray(self.lmp.raw.gather("c_ak_bar", 1, nn), float).reshape(-1, nn)
+        if self.rank != 0:
+            return None
+        lo, hi = self.s.spectra_range
+        movers = self.movers
+        moving = np.where(movers >= 0, types[np.maximum(movers, 0)], -1)
+        out = {}
+        for t, sp in enumerate(species):
+            v = values[(moving == t) & np.isfinite(values)]
+            if not len(v):
+                continue
+            hist, _ = np.histogram(np.clip(v, lo, hi), self.s.spectra_bins, (lo, hi))
+            out[sp] = {"n": int(len(v)), "mean": float(v.mean()), "std": float(v.std()), "hist": hist.tolist()}
+        return out
 
     def fix_vector(self, fix_id: str, n: int) -> list[float]:
         return [float(self.lmp.raw.extract_fix(fix_id, 0, 1, k)) for k in range(n)]
@@ -266,6 +337,8 @@ class _Run:
         types = np.ctypeslib.as_array(lmp.raw.gather_atoms("type", 0, 1)).astype(np.int64) - 1
         if self.s.inherent:
             rec["pe_inherent"] = self.inherent_pe(species)
+        if self.barrier is not None and rec["step"] % self.s.spectra_every == 0:
+            rec["barriers"] = self.bcast(self.spectra(species, types))
         if self.s.shells:
             sro = None
             if self.rank == 0:
@@ -328,10 +401,7 @@ def run_mcmd(atoms=None, potential=None, out="mcmd_out", settings: McmdSettings 
         settings = McmdSettings(**d)
     out = Path(out)
     run = _Run(settings, potential, out, comm, progress, saved.get("lattice", lattice) if resume else lattice)
-    if run.rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
-    if comm is not None:
-        comm.Barrier()
+    make_folder(comm, out, "out")
     try:
         start, species, present = _resume(run) if resume else _fresh(run, atoms, species)
         status = _loop(run, start, species, present, on_record)
@@ -350,20 +420,23 @@ def _fresh(run: _Run, atoms, species):
 
     from ..lmp.structure import put_atoms
 
-    if atoms is None:
-        raise InputError("atoms: a structure is needed unless resume=True")
-    species = species_of(atoms, species)
-    run.pot.check(species)
-    present = sorted(set(atoms.get_chemical_symbols()))
-    s = run.s
-    if run.rank == 0:
-        for stale in ("records.jsonl", "checkpoint.json", "checkpoint.restart", "summary.json"):
-            (run.out / stale).unlink(missing_ok=True)      # a new run in an old folder
-        ase.io.write(run.out / "initial.extxyz", atoms, format="extxyz", parallel=False)
-        run.write_json("settings.json", {"settings": asdict(s), "potential": run.pot.name, "species": species,
-                                         "n_atoms": len(atoms), "lammps_seed": lammps_seed(s.seed),
-                                         "lattice": run.lattice})
-    run.shells = _shells(run, atoms)
+    # checks and rank-0 files: any rank may fail, all must learn it before LAMMPS starts
+    with agree(run.comm, "checking the sample and writing its files"):
+        if atoms is None:
+            raise InputError("atoms: a structure is needed unless resume=True")
+        species = species_of(atoms, species)
+        run.pot.check(species)
+        present = sorted(set(atoms.get_chemical_symbols()))
+        s = run.s
+        if run.rank == 0:
+            for stale in ("records.jsonl", "checkpoint.json", "checkpoint.restart", "summary.json"):
+                (run.out / stale).unlink(missing_ok=True)      # a new run in an old folder
+            ase.io.write(run.out / "initial.extxyz", atoms, format="extxyz", parallel=False)
+            run.write_json("settings.json", {"settings": asdict(s), "potential": run.pot.name, "species": species,
+                                             "n_atoms": len(atoms), "lammps_seed": lammps_seed(s.seed),
+                                             "lattice": run.lattice, "comm_cutoff": run.comm_cutoff})
+        run.shells = _shells(run, atoms)
+        run.movers = _spectra_movers(run, atoms)
     run.lmp = run.start_lammps(0)
     run.lmp.commands(["units metal", "atom_style atomic", "atom_modify map array"])
     put_atoms(run.lmp, atoms, species)
@@ -385,35 +458,61 @@ def _shells(run: _Run, atoms):
         raise NotCrystalline(f"{e}; SRO along the run needs a BCC/FCC sample (or shells=0)") from None
 
 
+def _spectra_movers(run: _Run, atoms):
+    """(N, nn) atom on the neighbouring site of every site, in the compute's column order
+    (rank 0): from the starting lattice, which swaps keep."""
+    if run.barrier is None or run.rank != 0:
+        return None
+    from ..cnn.lammps_model import fit_orientation
+
+    kind = run.barrier.model.lattice
+    try:
+        _, movers, vec = lattice_sites(atoms, 1, kind).hops()
+    except NotCrystalline as e:
+        raise NotCrystalline(f"{e}; barrier spectra need a {kind.upper()} sample") from None
+    R, _ = fit_orientation(vec, kind)
+    columns = run.barrier.hop_directions() @ R.T
+    return movers[:, np.argmax(columns @ vec.T, axis=1)]
+
+
 def _resume(run: _Run):
     import ase.io
 
-    out, s = run.out, run.s
-    try:
-        saved = json.loads((out / "settings.json").read_text())
-        ckpt = json.loads((out / "checkpoint.json").read_text())
-    except FileNotFoundError:
-        raise InputError(f"resume: no checkpoint in {out}") from None
-    old = McmdSettings(**saved["settings"]).protocol()
-    for key, value in s.protocol().items():
-        if old[key] != value:
-            raise InputError(f"resume: {key} is {value!r} but the checkpointed run used {old[key]!r}")
-    if saved["potential"] != run.pot.name:
-        raise InputError(f"resume: potential {run.pot.name} but the run used {saved['potential']}")
-    species = saved["species"]
-    initial = ase.io.read(out / "initial.extxyz", parallel=False)
-    present = sorted(set(initial.get_chemical_symbols()))
-    step = int(ckpt["step"])
-    # records after the checkpoint are recomputed (identically): drop them
-    lines = (out / "records.jsonl").read_text().splitlines() if (out / "records.jsonl").exists() else []
-    run.records = [r for r in map(json.loads, lines) if r["step"] <= step]
-    if run.rank == 0:
-        saved["settings"]["steps"] = s.steps
-        run.write_json("settings.json", saved)
-        tmp = out / "records.jsonl.tmp"
-        tmp.write_text("".join(json.dumps(r) + "\n" for r in run.records))
-        os.replace(tmp, out / "records.jsonl")
-    run.shells = _shells(run, initial)
+    with agree(run.comm, "reading the checkpointed run"):    # every rank reads; rank 0 writes
+        out, s = run.out, run.s
+        try:
+            saved = json.loads((out / "settings.json").read_text())
+            ckpt = json.loads((out / "checkpoint.json").read_text())
+        except FileNotFoundError:
+            raise InputError(f"resume: no checkpoint in {out}") from None
+        old = McmdSettings(**saved["settings"]).protocol()
+        for key, value in s.protocol().items():
+            if old[key] != value:
+                raise InputError(f"resume: {key} is {value!r} but the checkpointed run used {old[key]!r}")
+        if saved["potential"] != run.pot.name:
+            raise InputError(f"resume: potential {run.pot.name} but the run used {saved['potential']}")
+        species = saved["species"]
+        initial = ase.io.read(out / "initial.extxyz", parallel=False)
+        present = sorted(set(initial.get_chemical_symbols()))
+        step = int(ckpt["step"])
+        # records after the checkpoint are recomputed (identically): drop them
+        lines = (out / "records.jsonl").read_text().splitlines() if (out / "records.jsonl").exists() else []
+        run.records = [r for r in map(json.loads, lines) if r["step"] <= step]
+        if run.rank == 0:
+            saved["settings"]["steps"] = s.steps
+            run.write_json("settings.json", saved)
+            tmp = out / "records.jsonl.tmp"
+            tmp.write_text("".join(json.dumps(r) + "\n" for r in run.records))
+            os.replace(tmp, out / "records.jsonl")
+        if saved.get("comm_cutoff") is not None or run.comm_cutoff is not None:
+            need, had = run.comm_cutoff, saved.get("comm_cutoff")
+            if need is not None and (had is None or need > had):
+                raise InputError(f"resume: barrier spectra need ghost atoms out to {need} A but the run was started "
+                                 f"with {had or 'the potential cutoff'}; more ghosts change the trajectory's "
+                                 "rounding, so start a new run with spectra")
+            run.comm_cutoff = had
+        run.shells = _shells(run, initial)
+        run.movers = _spectra_movers(run, initial)
     run.lmp = run.start_lammps(step)
     run.lmp.commands(["units metal", "atom_style atomic", "atom_modify map array",
                       f"read_restart {safe_token(str((out / 'checkpoint.restart').resolve()), 'out')}"])
@@ -467,6 +566,7 @@ def _summary(run: _Run, status: str) -> dict:
             "converged_at_step": conv_at, "last_convergence": recs[-1].get("convergence") if recs else None,
             "swaps_last": recs[-1].get("swaps") if recs else None,
             "sro_first": recs[0].get("sro") if recs else None, "sro_last": recs[-1].get("sro") if recs else None,
+            "barriers_last": next((r["barriers"] for r in reversed(recs) if "barriers" in r), None),
             "wall_s": round(wall, 2), "steps_per_s_this_session": round(steps_done / wall, 2) if wall > 0 else None}
 
 
@@ -480,6 +580,11 @@ def _finish(run: _Run, species, status: str) -> McmdResult:
     if run.rank == 0:
         ase.io.write(run.out / "final.extxyz", final, format="extxyz", parallel=False)
         run.write_json("summary.json", summary)
+        if any("barriers" in r for r in run.records):
+            from .plots import plot_spectra
+
+            plot_spectra(run.records, run.s.spectra_range).savefig(run.out / "spectra.png", dpi=110,
+                                                                    bbox_inches="tight")
     return McmdResult(run.out, run.records, summary, final)
 
 

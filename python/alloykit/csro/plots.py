@@ -96,3 +96,39 @@ def plot_sro_frames(results, shell: int = 1, x=None, xlabel: str = "frame"):
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def plot_spectra(records, spectra_range, title: str | None = None):
+    """Predicted barrier spectra along an MC/MD run (as the paper's Fig. 4 and Supplementary
+    Figs. 5-6): left, the histogram of each moving species at the first and last recorded
+    step; right, each species' mean barrier (+- one standard deviation) versus step.
+    Built on a bare Figure (no pyplot), so the driver can save it under any backend."""
+    from matplotlib.figure import Figure
+
+    recs = [r for r in records if "barriers" in r]
+    fig = Figure(figsize=(10, 4))
+    ax, ax2 = fig.subplots(1, 2)
+    species = list(dict.fromkeys(sp for r in recs for sp in r["barriers"]))
+    colours = {sp: f"C{k}" for k, sp in enumerate(species)}
+    lo, hi = spectra_range
+    for r, style in ((recs[0], ":"), (recs[-1], "-")) if recs else ():
+        for sp, d in r["barriers"].items():
+            h = np.asarray(d["hist"], float)
+            edges = np.linspace(lo, hi, len(h) + 1)
+            width = edges[1] - edges[0]
+            ax.step(edges[:-1], h / max(h.sum() * width, 1e-300), where="post", ls=style, color=colours[sp],
+                    label=f"{sp}, step {r['step']}")
+    ax.set_xlabel("predicted barrier (eV)")
+    ax.set_ylabel("density (1/eV)")
+    ax.legend(fontsize=7)
+    for sp in species:
+        pts = [(r["step"], r["barriers"][sp]["mean"], r["barriers"][sp]["std"]) for r in recs if sp in r["barriers"]]
+        x, m, s = (np.array(v) for v in zip(*pts))
+        ax2.plot(x, m, "o-", ms=3, color=colours[sp], label=f"{sp} moving")
+        ax2.fill_between(x, m - s, m + s, color=colours[sp], alpha=0.15)
+    ax2.set_xlabel("MC/MD step")
+    ax2.set_ylabel("mean barrier (eV)")
+    ax2.legend(fontsize=8)
+    fig.suptitle(title or "vacancy-migration barrier spectra (CNN)")
+    fig.tight_layout()
+    return fig

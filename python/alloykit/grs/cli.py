@@ -48,36 +48,46 @@ def run(args) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
+    from ..parallel import agree, make_folder, on_root, world
     from ..structures import parse_composition, write_lammps_data
     from . import GRSPotential, build_target, generate, read_structures
 
-    structures = read_structures(args.target, species=args.species)
-    nmax, lmax, weights = (_numbers(getattr(args, k), k, t) for k, t in (("nmax", int), ("lmax", int),
-                                                                        ("weights", float)))
-    composition = parse_composition(args.composition) if args.composition else None
-    parent = _parent(args.parent, args.species) if args.parent else None
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    target = build_target(structures, nmax=nmax, lmax=lmax, rcut=args.rcut)
-    target.save(out / "target.json")
+    # under mpiexec every rank builds the same cell (LAMMPS minimisations run over all of
+    # them): the input is read and checked on every rank, agreed, so that a file one rank
+    # cannot read fails everywhere with one message; rank 0 alone writes and reports
+    comm = world()
+    with agree(comm, "reading the input"):
+        structures = read_structures(args.target, species=args.species)
+        nmax, lmax, weights = (_numbers(getattr(args, k), k, t) for k, t in (("nmax", int), ("lmax", int),
+                                                                            ("weights", float)))
+        composition = parse_composition(args.composition) if args.composition else None
+        parent = _parent(args.parent, args.species) if args.parent else None
+        target = build_target(structures, nmax=nmax, lmax=lmax, rcut=args.rcut)
+    out = make_folder(comm, args.out, "--out")
+    on_root(comm, "writing target.json", target.save, out / "target.json")
     result = generate(target, args.natoms, composition=composition, parent=parent, steps=args.steps,
-                      seed=args.seed, weights=weights, allow_images=args.allow_images, progress=not args.quiet)
+                      seed=args.seed, weights=weights, allow_images=args.allow_images,
+                      progress=not args.quiet and (comm is None or comm.Get_rank() == 0))
     atoms = result.atoms
     atoms.calc = None
-    ase.io.write(out / "grs.extxyz", atoms)
-    write_lammps_data(atoms, out / "grs.data", species=target.elements)
-    ase.io.write(out / "POSCAR", atoms, format="vasp", direct=True, sort=True)
-    pot = GRSPotential(target, weights)
-    figs = __import__("alloykit.grs.plots", fromlist=["x"]).plot_target_vs_grs(pot, atoms, structures[:20])
-    for k, fig in enumerate(figs):
-        fig.savefig(out / ("moments.png" if k == 0 else "histograms.png"), dpi=110)
-    summary = {"natoms": len(atoms), "formula": atoms.get_chemical_formula(), "loss": result.loss,
-               "steps": len(result.history), "hit_step": result.hit_step, "target_atoms": target.natoms,
-               "ndescriptors": pot.ace.ndescriptors, "seed": args.seed,
-               "files": ["grs.extxyz", "grs.data", "POSCAR", "target.json", "history.json", "moments.png"]}
-    (out / "history.json").write_text(json.dumps({"loss": result.history}))
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    print(json.dumps(summary, indent=1))
+
+    def write():
+        ase.io.write(out / "grs.extxyz", atoms)
+        write_lammps_data(atoms, out / "grs.data", species=target.elements)
+        ase.io.write(out / "POSCAR", atoms, format="vasp", direct=True, sort=True)
+        pot = GRSPotential(target, weights)
+        figs = __import__("alloykit.grs.plots", fromlist=["x"]).plot_target_vs_grs(pot, atoms, structures[:20])
+        for k, fig in enumerate(figs):
+            fig.savefig(out / ("moments.png" if k == 0 else "histograms.png"), dpi=110)
+        summary = {"natoms": len(atoms), "formula": atoms.get_chemical_formula(), "loss": result.loss,
+                   "steps": len(result.history), "hit_step": result.hit_step, "target_atoms": target.natoms,
+                   "ndescriptors": pot.ace.ndescriptors, "seed": args.seed,
+                   "files": ["grs.extxyz", "grs.data", "POSCAR", "target.json", "history.json", "moments.png"]}
+        (out / "history.json").write_text(json.dumps({"loss": result.history}))
+        (out / "summary.json").write_text(json.dumps(summary, indent=1))
+        print(json.dumps(summary, indent=1))
+
+    on_root(comm, f"writing the results in {out}", write)
     return 0
 
 

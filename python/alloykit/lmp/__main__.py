@@ -28,15 +28,26 @@ def main(argv: list[str] | None = None) -> int:
     lammps = import_lammps()
     from mpi4py import MPI
 
+    from ..parallel import agree, lammps_grace_s, set_label
+
     comm = MPI.COMM_WORLD
     status = 0
     lmp = None
+    set_label("ERROR")
     try:
-        lmp = lammps.lammps(cmdargs=args, comm=comm)
-        if infile is not None:
-            lmp.file(infile)
-        else:
-            lmp.commands_string(sys.stdin.read() if comm.Get_rank() == 0 else "")
+        # agreed across ranks: an error on some ranks only (error->one) either reaches every
+        # rank here, or ends the job with its message (alloykit.parallel)
+        with agree(comm, "the LAMMPS input", limit=None, grace=lammps_grace_s()):
+            try:
+                lmp = lammps.lammps(cmdargs=args, comm=comm)
+                if infile is not None:
+                    lmp.file(infile)
+                else:
+                    lmp.commands_string(sys.stdin.read() if comm.Get_rank() == 0 else "")
+            except Exception as e:
+                from .session import lammps_error
+
+                raise lammps_error(e) from None
     except Exception as e:
         if comm.Get_rank() == 0:
             print(f"ERROR: {str(e).strip().removeprefix('ERROR: ')}", file=sys.stderr)

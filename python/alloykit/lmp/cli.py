@@ -34,16 +34,29 @@ def _potentials(args) -> int:
 def _relax(args) -> int:
     import ase.io
 
+    from ..parallel import agree, on_root, world
     from ..structures import read_structure
     from .calc import relax
+    from .potentials import get_potential
 
-    atoms = read_structure(args.structure, args.species, fmt=args.format)
+    comm = world()
+    # every rank reads and checks the input, agreed: a file or name one rank cannot use
+    # fails on every rank with one message (relax's LAMMPS commands are agreed too)
+    with agree(comm, "reading the input"):
+        atoms = read_structure(args.structure, args.species, fmt=args.format)
+        pot = get_potential(args.potential)
+        pot.check(sorted(set(atoms.get_chemical_symbols())))
     box = {"none": False}.get(args.box, args.box)
-    out = relax(atoms, args.potential, box=box, pressure=args.pressure, ftol=args.ftol)
-    ase.io.write(args.output, out)
-    print(json.dumps({"energy_eV": out.get_potential_energy(), "energy_per_atom_eV": out.get_potential_energy() / len(out),
-                      "fmax_eV_per_A": out.info["fmax"], "cell_lengths_A": out.cell.lengths().tolist(),
-                      "output": args.output}, indent=1))
+    out = relax(atoms, pot, box=box, pressure=args.pressure, ftol=args.ftol)
+
+    def write():
+        ase.io.write(args.output, out)
+        print(json.dumps({"energy_eV": out.get_potential_energy(),
+                          "energy_per_atom_eV": out.get_potential_energy() / len(out),
+                          "fmax_eV_per_A": out.info["fmax"], "cell_lengths_A": out.cell.lengths().tolist(),
+                          "output": args.output}, indent=1))
+
+    on_root(comm, f"writing {args.output}", write)     # one writer, one report
     return 0
 
 

@@ -14,9 +14,14 @@ written for one runs unchanged on the other::
 
 or, from any LAMMPS input script (also under ``lmp`` and ``mpirun``), a model saved with
 :func:`save_model`: ``pair_style mliap/unified model.akm``.
+
+Per-atom models (``n_outputs`` and ``compute_peratom(data)``, which sets ``data.peratom``)
+run through the same coupling as a compute: ``compute ID group mliap/unified/atom MODEL
+El1 El2 ...`` (MODEL a saved file, or LATER after :func:`load_peratom`) gives a per-atom
+array of ``n_outputs`` columns for dumps, ``fix ave/atom``, variables and reductions.
 """
 from .base import MLIAPUnified
-from .coupling import load_unified
+from .coupling import load_peratom, load_unified
 from .store import load_model, register_model_class, save_model
 
-__all__ = ["MLIAPUnified", "load_unified", "save_model", "load_model", "register_model_class"]
+__all__ = ["MLIAPUnified", "load_unified", "load_peratom", "save_model", "load_model", "register_model_class"]

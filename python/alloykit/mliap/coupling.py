@@ -16,8 +16,9 @@ import ctypes
 
 import numpy as np
 
-# models handed over with load_unified, by LAMMPS instance address
+# models handed over with load_unified (pair) and load_peratom (compute), by LAMMPS instance address
 _LOADED: dict[int, object] = {}
+_LOADED_PERATOM: dict[int, object] = {}
 
 
 def _address(lmp) -> int:
@@ -39,15 +40,45 @@ def load_unified(lmp, model) -> None:
     _LOADED[_address(lmp)] = model
 
 
+def load_peratom(lmp, model) -> None:
+    """Hand a per-atom ``model`` to ``lmp`` for ``compute ID group mliap/unified/atom LATER El...``."""
+    check_peratom_model(model)
+    _LOADED_PERATOM[_address(lmp)] = model
+
+
 def forget(lmp) -> None:
-    """Drop a model handed to ``lmp`` (called when an alloykit session closes)."""
+    """Drop the models handed to ``lmp`` (called when an alloykit session closes)."""
     _LOADED.pop(_address(lmp), None)
+    _LOADED_PERATOM.pop(_address(lmp), None)
 
 
 def check_model(model) -> None:
     name = type(model).__name__
     if not callable(getattr(model, "compute_forces", None)):
         raise TypeError(f"model {name} has no compute_forces(data) method")
+    _check_elements_and_cutoff(model)
+    for attr in ("ndescriptors", "nparams"):
+        _positive_int(model, attr)
+
+
+def check_peratom_model(model) -> None:
+    """A per-atom model: ``element_types``, ``rcutfac``, ``n_outputs`` (columns per atom)
+    and ``compute_peratom(data)``, which sets ``data.peratom``."""
+    if not callable(getattr(model, "compute_peratom", None)):
+        raise TypeError(f"model {type(model).__name__} has no compute_peratom(data) method "
+                        "(compute mliap/unified/atom needs a per-atom model)")
+    _check_elements_and_cutoff(model)
+    _positive_int(model, "n_outputs")
+
+
+def _positive_int(model, attr):
+    v = getattr(model, attr, None)
+    if not isinstance(v, (int, np.integer)) or v < 1:
+        raise ValueError(f"model {type(model).__name__}: {attr} must be a positive int, got {v!r}")
+
+
+def _check_elements_and_cutoff(model) -> None:
+    name = type(model).__name__
     et = getattr(model, "element_types", None)
     if not et or not isinstance(et, (list, tuple)) or not all(isinstance(e, str) and e.strip() == e and e for e in et):
         raise ValueError(f"model {name}: element_types must be a non-empty list of element names, got {et!r}")
@@ -56,10 +87,6 @@ def check_model(model) -> None:
     rc = getattr(model, "rcutfac", None)
     if not isinstance(rc, (int, float, np.floating)) or not rc > 0:
         raise ValueError(f"model {name}: rcutfac must be a positive number, got {rc!r}")
-    for attr in ("ndescriptors", "nparams"):
-        v = getattr(model, attr, None)
-        if not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"model {name}: {attr} must be a positive int, got {v!r}")
 
 
 def connect(lmp_address: int, spec: str) -> "Interface":
@@ -74,6 +101,21 @@ def connect(lmp_address: int, spec: str) -> "Interface":
         model = load_model(spec)
     check_model(model)
     return Interface(model)
+
+
+def connect_peratom(lmp_address: int, spec: str) -> "PerAtomInterface":
+    """Called by the plugin for ``compute ID group mliap/unified/atom SPEC El...``."""
+    if spec in ("LATER", "EXISTS"):
+        model = _LOADED_PERATOM.get(lmp_address)
+        if model is None:
+            raise ValueError(f"{spec}: no per-atom model was given to this LAMMPS instance with "
+                             "alloykit.mliap.load_peratom(lmp, model)")
+    else:
+        from .store import load_model
+
+        model = load_model(spec)
+    check_peratom_model(model)
+    return PerAtomInterface(model)
 
 
 _KERNELS = None
@@ -107,33 +149,42 @@ def _as_float64(value, shape, what):
     return arr
 
 
+def _tags(buf, n):
+    """LAMMPS's tagint: 4 bytes by default, 8 in a -DLAMMPS_BIGBIG build."""
+    size = len(memoryview(buf).cast("B")) // n if n else 4
+    return np.frombuffer(buf, {4: np.int32, 8: np.int64}[size])
+
+
 class MLIAPData:
     """What a unified model sees: LAMMPS's ``MLIAPDataPy`` attributes, as numpy views."""
 
     def __init__(self, ints, bufs, model):
         (self.nlistatoms, self.nlocal, self.ntotal, self.npairs,
          self.eflag, self.vflag, self._vflag_global, self._vflag_atom) = ints
-        (rij, pair_i, jatoms, jelems, jtags, iatoms, ielems, numneighs, elems,
-         f, eatoms, energy, virial, vatom) = bufs
+        f, eatoms, energy, virial, vatom = bufs[9:]
+        self._read_pairs(bufs[:9], model)
+        self.f = np.frombuffer(f, np.float64).reshape(self.ntotal, 3)
+        self._eatoms = np.frombuffer(eatoms, np.float64)
+        self._energy = np.frombuffer(energy, np.float64)
+        self._virial = np.frombuffer(virial, np.float64)
+        self._vatom = np.frombuffer(vatom, np.float64).reshape(-1, 6)
+
+    def _read_pairs(self, bufs, model):
+        """The neighbour pairs and elements (shared with the per-atom compute)."""
+        rij, pair_i, jatoms, jelems, jtags, iatoms, ielems, numneighs, elems = bufs
         i32 = np.int32
         self.rij = np.frombuffer(rij, np.float64).reshape(self.npairs, 3)
         self.pair_i = np.frombuffer(pair_i, i32)
         self.jatoms = np.frombuffer(jatoms, i32)
         self.jelems = np.frombuffer(jelems, i32)
         # atom tags are LAMMPS's tagint: 4 bytes by default, 8 in a -DLAMMPS_BIGBIG build
-        tag_bytes = len(memoryview(jtags).cast("B")) // self.npairs if self.npairs else 4
-        self.jtags = np.frombuffer(jtags, {4: np.int32, 8: np.int64}[tag_bytes])
+        self.jtags = _tags(jtags, self.npairs)
         self.iatoms = np.frombuffer(iatoms, i32)
         self.ielems = np.frombuffer(ielems, i32)
         self.numneighs = np.frombuffer(numneighs, i32)
         self.elems = np.frombuffer(elems, i32)
-        self.f = np.frombuffer(f, np.float64).reshape(self.ntotal, 3)
-        self._eatoms = np.frombuffer(eatoms, np.float64)
-        self._energy = np.frombuffer(energy, np.float64)
-        self._virial = np.frombuffer(virial, np.float64)
-        self._vatom = np.frombuffer(vatom, np.float64).reshape(-1, 6)
-        self.ndescriptors = int(model.ndescriptors)
-        self.nparams = int(model.nparams)
+        self.ndescriptors = int(getattr(model, "ndescriptors", 1))    # per-atom models may have none
+        self.nparams = int(getattr(model, "nparams", 1))
         self.nelements = len(model.element_types)
         self.natomneigh = self.nlistatoms
         self._descriptors = self._betas = None
@@ -199,3 +250,34 @@ class Interface:
             if fn is not None:
                 fn(data)
         model.compute_forces(data)
+
+
+class PerAtomData(MLIAPData):
+    """What a per-atom model sees: the pair data of :class:`MLIAPData` (no forces, no
+    energies), ``itags`` (the list atoms' LAMMPS ids), ``n_outputs``, and the write-only
+    ``peratom`` (nlistatoms, n_outputs) that becomes the compute's per-atom array."""
+
+    def __init__(self, ints, bufs, model):
+        self.nlistatoms, self.nlocal, self.ntotal, self.npairs, self.n_outputs = ints
+        self.eflag = self.vflag = 0
+        self._read_pairs(bufs[:9], model)
+        self.itags = _tags(bufs[9], self.nlistatoms)
+        self._peratom = np.frombuffer(bufs[10], np.float64).reshape(self.nlistatoms, self.n_outputs)
+
+    def _set_peratom(self, value):
+        self._peratom[:] = _as_float64(value, (self.nlistatoms, self.n_outputs), "peratom")
+
+    peratom = property(fset=_set_peratom, doc="per-atom outputs of the list atoms (write-only)")
+
+
+class PerAtomInterface:
+    """One per ``compute mliap/unified/atom`` command; holds the model."""
+
+    def __init__(self, model):
+        self.model = model
+        self.rcutfac = float(model.rcutfac)
+        self.element_types = [str(e) for e in model.element_types]
+        self.n_outputs = int(model.n_outputs)
+
+    def compute(self, ints, *bufs):
+        self.model.compute_peratom(PerAtomData(ints, bufs, self.model))

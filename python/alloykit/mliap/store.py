@@ -6,6 +6,9 @@ class as ``"module:QualName"``, a JSON config and a dict of tensors -- read back
 only if it is alloykit's own or registered with :func:`register_model_class` (or its
 module is named in the ``ALLOYKIT_MODEL_MODULES`` environment variable, comma-separated,
 for ``lmp`` runs), and must subclass :class:`~alloykit.mliap.MLIAPUnified`.
+
+The same files hold per-atom models (``compute mliap/unified/atom FILE El...``, e.g.
+:class:`alloykit.cnn.lammps_model.BarrierAtomModel`); the plugin checks which kind it got.
 """
 from __future__ import annotations
 

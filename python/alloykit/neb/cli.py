@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .. import cliopts
-from ..errors import AlloykitError, InputError
+from ..errors import InputError
 
 EXAMPLES = """examples:
   # 8 barriers around each of 4 random sites of one Fe-20Cr sample, 11 replicas, here:
@@ -89,9 +89,8 @@ def _plan(args) -> dict:
 def run_cmd(args) -> int:
     from mpi4py import MPI
 
-    from .driver import idle_wait
+    from ..parallel import QUICK_S, on_root
     from .farm import launch, run_farm
-    from .store import Dataset
 
     comm = MPI.COMM_WORLD
     if comm.Get_size() == 1:
@@ -99,36 +98,27 @@ def run_cmd(args) -> int:
         if not args.quiet:
             print(f"[neb] {'planned' if plan['created'] else 'resuming'} {args.dataset}: {plan['tasks']} vacancies",
                   file=sys.stderr, flush=True)
-        status = launch(args.dataset, args.groups, quiet=args.quiet)
+        launch(args.dataset, args.groups, quiet=args.quiet)
     else:
-        # rank 0 plans (and reports a mistake once); the others wait, then all compute
-        err = None
-        if comm.Get_rank() == 0:
-            try:
-                _plan(args)
-            except (AlloykitError, OSError) as e:
-                err = e
-        idle_wait(comm)    # planning (maybe relaxing samples) can take a while
-        err = comm.bcast(err, root=0)
-        if err is not None:
-            if comm.Get_rank() == 0:
-                raise err
-            return 2
-        try:
-            run_farm(args.dataset, comm, progress=not args.quiet)
-        except AlloykitError:
-            if comm.Get_rank() == 0:
-                raise
-            return 2
-        if comm.Get_rank() != 0:
-            return 0
-        with Dataset(args.dataset) as ds:
-            status = ds.status()
-    png = Path(args.dataset).with_suffix("").as_posix() + "_spectrum.png"
-    _spectrum_png(args.dataset, png)
-    status["spectrum_png"] = png
-    _emit(status, args.json)
+        # rank 0 plans (relaxing samples may take long: more time before the watchdog); the
+        # others wait, sleeping, and every rank ends with rank 0's error if it fails
+        on_root(comm, "planning the dataset", _plan, args, limit=QUICK_S * (6 if args.relax_samples else 1))
+        run_farm(args.dataset, comm, progress=not args.quiet)
+    status = on_root(comm, "writing the dataset's status", _status, args.dataset)
+    if comm.Get_rank() == 0:
+        _emit(status, args.json)
     return 0
+
+
+def _status(dataset) -> dict:
+    from .store import Dataset
+
+    with Dataset(dataset) as ds:
+        status = ds.status()
+    png = Path(dataset).with_suffix("").as_posix() + "_spectrum.png"
+    _spectrum_png(dataset, png)
+    status["spectrum_png"] = png
+    return status
 
 
 def _spectrum_png(dataset, png) -> dict:

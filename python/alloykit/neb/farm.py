@@ -8,7 +8,9 @@ finished vacancy to the dataset itself. Without mpiexec, :func:`launch` starts
 
 One run at a time per dataset: rank 0 holds an exclusive lock on ``DATASET.lock`` (the
 kernel drops it when the process dies, kill -9 included). Any error on any rank aborts
-the whole job (``MPI.Abort``): a rerun resumes from the last finished vacancy.
+the whole job (``MPI_Abort``, one line: groups work apart, with no common step to agree
+at): a rerun resumes from the last finished vacancy. Opening the dataset and checking it
+against the job are agreed (:mod:`alloykit.parallel`): every rank ends with the same error.
 """
 from __future__ import annotations
 
@@ -19,11 +21,11 @@ import shutil
 import subprocess
 import sys
 import time
-import traceback
 from pathlib import Path
 
 from ..errors import AlloykitError, InputError, one_line
 from ..lmp import safe_token
+from ..parallel import end_job, on_root
 from ..progress import Progress
 from ..structures import lattice_sites
 from . import samples as smp
@@ -108,36 +110,20 @@ def run_farm(path, comm=None, progress: bool = True) -> dict | None:
     comm = comm or MPI.COMM_WORLD
     rank, size = comm.Get_rank(), comm.Get_size()
     lock = RunLock(path)
-    setup = None
-    if rank == 0:
-        try:
-            lock.acquire()
-            with store.Dataset(path) as ds:
-                plan = ds.plan
-            work = Path(str(path) + ".work")
-            shutil.rmtree(work, ignore_errors=True)    # leftovers of a killed run
-            work.mkdir()
-            setup = {"plan": plan, "pending": store.pending(path), "work": str(work)}
-        except Exception as e:
-            setup = {"error": one_line(e) if isinstance(e, AlloykitError) else f"{type(e).__name__}: {e}"}
-    setup = comm.bcast(setup, root=0)
-    if "error" in setup:
-        raise FarmError(setup["error"])
+    # rank 0 opens the dataset and checks it against the job; every rank ends alike if it fails
+    setup = on_root(comm, f"opening the dataset {path}", _setup, path, lock, size)
     settings = NebSettings(**setup["plan"]["settings"])
     R = settings.replicas
-    if size % R:
-        raise InputError(f"replicas: {size} MPI ranks do not split into groups of {R}; "
-                         f"use mpiexec -n {R}, {2 * R}, ...")
     groups, color = size // R, rank // R
     sub = comm.Split(color, rank)
     mine = setup["pending"][color::groups]
     t0 = time.perf_counter()
     try:
         _work(path, sub, color, mine, settings, Path(setup["work"]) / f"g{color}", progress and sub.Get_rank() == 0)
-    except BaseException:
-        sys.stderr.write(f"[neb rank {rank}] " + traceback.format_exc())
-        sys.stderr.flush()
-        comm.Abort(1)
+    except Exception as e:
+        # groups work apart (no common step to agree at): one line, and the job ends
+        end_job(f"group {color}: {one_line(e) if isinstance(e, AlloykitError) else f'{type(e).__name__}: {e}'} "
+                f"(rank {rank}; rerun to resume)")
     idle_wait(comm)    # a group that is done must not spin while others work
     sub.Free()
     if rank != 0:
@@ -146,6 +132,25 @@ def run_farm(path, comm=None, progress: bool = True) -> dict | None:
     lock.release()
     return {"groups": groups, "replicas": R, "vacancies": len(setup["pending"]),
             "seconds": time.perf_counter() - t0}
+
+
+def _setup(path, lock: RunLock, size: int) -> dict:
+    """Rank 0: lock and read the dataset, check the job's size, make the work folder."""
+    lock.acquire()
+    try:
+        with store.Dataset(path) as ds:
+            plan = ds.plan
+        R = int(plan["settings"]["replicas"])
+        if size % R:
+            raise InputError(f"replicas: {size} MPI ranks do not split into groups of {R}; "
+                             f"use mpiexec -n {R}, {2 * R}, ...")
+        work = Path(str(path) + ".work")
+        shutil.rmtree(work, ignore_errors=True)    # leftovers of a killed run
+        work.mkdir()
+        return {"plan": plan, "pending": store.pending(path), "work": str(work)}
+    except BaseException:
+        lock.release()
+        raise
 
 
 def _work(path, sub, color, tasks, settings, workdir, show) -> None:

@@ -58,14 +58,21 @@ def connect(path, readonly: bool = False) -> sqlite3.Connection:
     path = Path(path)
     if readonly and not path.is_file():
         raise InputError(f"{path}: no such dataset")
-    con = sqlite3.connect(str(path), timeout=600, isolation_level=None)
-    con.execute("PRAGMA busy_timeout=600000")
-    if not readonly:
-        mode = os.environ.get("ALLOYKIT_NEB_JOURNAL", "WAL").upper()
-        if mode not in ("WAL", "DELETE"):
-            raise InputError(f"ALLOYKIT_NEB_JOURNAL: {mode!r} is not WAL or DELETE")
-        con.execute(f"PRAGMA journal_mode={mode}")
-        con.execute("PRAGMA synchronous=FULL")
+    mode = os.environ.get("ALLOYKIT_NEB_JOURNAL", "WAL").upper()
+    if mode not in ("WAL", "DELETE"):
+        raise InputError(f"ALLOYKIT_NEB_JOURNAL: {mode!r} is not WAL or DELETE")
+    try:
+        con = sqlite3.connect(str(path), timeout=600, isolation_level=None)
+    except sqlite3.Error as e:      # a folder that does not exist, no permission
+        raise InputError(f"{path}: cannot open the dataset ({e})") from None
+    try:
+        con.execute("PRAGMA busy_timeout=600000")
+        if not readonly:
+            con.execute(f"PRAGMA journal_mode={mode}")
+            con.execute("PRAGMA synchronous=FULL")
+    except sqlite3.DatabaseError as e:     # a junk file: one line, not sqlite's traceback
+        con.close()
+        raise InputError(f"{path}: not an alloykit NEB dataset ({e})") from None
     return con
 
 

@@ -59,7 +59,9 @@ def hop_rotation(hop: np.ndarray, env_positions: np.ndarray, weights: np.ndarray
             if weights is not None:
                 w = np.asarray(weights, float).reshape(-1)
                 dipole = (w[:, None] * pos).sum(0)
-                score = (perp[tied] / rho[tied, None]) @ (dipole - (dipole @ x) * x)
+                # rounded: in an ideal lattice symmetric candidates tie exactly, and rounding
+                # noise (a ghost atom's x + L, a data file's digits) must not pick among them
+                score = np.round((perp[tied] / rho[tied, None]) @ (dipole - (dipole @ x) * x), 6)
             y = perp[tied[int(np.argmax(score))]]
     if y is None:     # no usable neighbour: the cube axis least aligned with the hop
         axis = np.eye(3)[int(np.argmin(np.abs(x)))]

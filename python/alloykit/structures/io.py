@@ -130,7 +130,9 @@ def _read_ase(p: Path, species, fmt) -> Iterator[Atoms]:
 
     k = 0
     try:
-        for k, atoms in enumerate(ase.io.iread(str(p), index=":", format=fmt)):
+        # parallel=False: under MPI, ASE would read on rank 0 and broadcast, and a rank-0
+        # failure would leave the others in that broadcast; each rank reads for itself
+        for k, atoms in enumerate(ase.io.iread(str(p), index=":", format=fmt, parallel=False)):
             if len(atoms) == 0:
                 raise InputError(f"{p} frame {k}: no atoms")
             _check_positions(atoms, f"{p} frame {k}")
