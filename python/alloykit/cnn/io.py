@@ -13,8 +13,6 @@ import torch
 
 from .. import __version__
 from ..errors import InputError
-from ..sdm.shells import SDMSpec
-from .model import build
 from .predictor import BarrierModel
 from .train import pick_device
 
@@ -27,15 +25,8 @@ def save(model: BarrierModel, path) -> Path:
     """Write ``model`` into the folder ``path`` (created; files replaced atomically)."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    net = model.network
-    config = {
-        "format": FORMAT, "version": VERSION, "alloykit": __version__,
-        "network": net.config,
-        "target_mean": float(net.target_mean), "target_scale": float(net.target_scale),
-        "sdm": model.spec.to_dict(), "lattice": model.lattice, "a": model.a, "n_shells": model.n_shells,
-        "info": model.info,
-    }
-    state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
+    settings, state = model.to_dict()
+    config = {"format": FORMAT, "version": VERSION, "alloykit": __version__, **settings}
     for name, write in ((WEIGHTS_NAME, lambda p: torch.save(state, p)),
                         (CONFIG_NAME, lambda p: p.write_text(json.dumps(config, indent=2) + "\n"))):
         tmp = path / (name + ".tmp")
@@ -65,15 +56,12 @@ def load(path, device: str | torch.device = "cpu") -> BarrierModel:
         raise InputError(f"{path}: model format version {cfg.get('version')} (written by alloykit "
                          f"{cfg.get('alloykit', '?')}); this alloykit {__version__} reads version {VERSION}")
     try:
-        net = build(cfg["network"], cfg["target_mean"], cfg["target_scale"])
-        spec = SDMSpec.from_dict(cfg["sdm"])
         state = torch.load(w_file, map_location="cpu", weights_only=True)
-        net.load_state_dict(state)
+        model = BarrierModel.from_dict(cfg, state)
     except Exception as e:
         raise InputError(f"{path}: damaged model ({type(e).__name__}: {str(e).splitlines()[0][:120]})") from None
-    if net.config.get("channels") != len(spec.species):
-        raise InputError(f"{path}: network has {net.config.get('channels')} channels but the SDM lists "
-                         f"{len(spec.species)} species")
-    net.eval()
-    model = BarrierModel(net, spec, cfg["lattice"], float(cfg["a"]), int(cfg["n_shells"]), cfg.get("info", {}))
+    channels = model.network.config.get("channels")
+    if channels != len(model.spec.species):
+        raise InputError(f"{path}: network has {channels} channels but the SDM lists "
+                         f"{len(model.spec.species)} species")
     return model.to(pick_device(device) if isinstance(device, str) else device)
