@@ -13,9 +13,9 @@
    next to a short hybrid MC/MD run (``alloykit.csro.run_mcmd``) on a cell of the same size.
    KMC time is that of one vacancy in the cell (c_v = 1/sites), not of the equilibrium c_v.
 
-The CNN sits behind :class:`SharedEnvironments`, which predicts each distinct vacancy
-environment once (the KMC jumps are those of the plain CNN, bit for bit: a vacancy that
-jumps back and forth revisits environments, ~90 % of them in the ordering run).
+The CNN is :class:`alloykit.kmc.CNNBarrier` with its memory of seen environments (the
+library default): each distinct vacancy environment is predicted once (a vacancy that jumps
+back and forth revisits environments; the fraction predicted is reported).
 
 The NEB datasets are only read. Everything is seeded (``--seed``). Writes
 results/kmc_fecr.json and results/kmc_fecr.png.
@@ -40,42 +40,6 @@ A = 2.8665
 DATASETS = ["cnn_neb_fecr.sqlite", "cnn_neb_fecr_b.sqlite", "cnn_neb_fecr_csro.sqlite"]
 HELD_OUT = "Fe=0.8,Cr=0.2"
 PAIRS = ["Cr-Cr", "Fe-Cr"]
-
-
-class SharedEnvironments:
-    """A barrier model that predicts each distinct vacancy environment once and remembers it.
-
-    The thousands of replicas of one vacancy (jump statistics) hold a handful of distinct
-    environments, and a vacancy in KMC often jumps back and forth, revisiting environments
-    it has seen. The key is the species on every site the model reads, so a remembered
-    barrier is the one the model would predict again (to float rounding of the batch)."""
-
-    def __init__(self, inner, remember: int = 100_000):
-        self.inner, self.remember, self.memory = inner, int(remember), {}
-        self.asked = self.predicted = 0
-
-    def bind(self, lat, species):
-        self.inner.bind(lat, species)
-        self.reach = self.inner.reach
-
-    def __call__(self, occ, rep, site):
-        rep, site = np.asarray(rep).reshape(-1), np.asarray(site).reshape(-1)
-        env = np.ascontiguousarray(self.inner.environment(occ, rep, site).reshape(len(site), -1))
-        keys = [row.tobytes() for row in env]
-        new = {}
-        for i, k in enumerate(keys):
-            if k not in self.memory:
-                new.setdefault(k, i)
-        if new:
-            pick = np.fromiter(new.values(), np.int64, len(new))
-            if len(self.memory) + len(new) > self.remember:
-                self.memory.clear()
-            self.memory.update(zip(new, self.inner(occ, rep[pick], site[pick])))
-        self.asked, self.predicted = self.asked + len(keys), self.predicted + len(new)
-        return np.stack([self.memory[k] for k in keys])
-
-    def describe(self) -> dict:
-        return self.inner.describe()
 
 
 def train(args):
@@ -169,7 +133,7 @@ def _one_vacancy(model, atoms, sid, vsite, recs, T, R, seed) -> dict:
     from alloykit.structures import lattice_sites
 
     state = state_from_atoms(atoms, vacancies=[vsite], replicas=R)
-    kmc = Kmc(state, SharedEnvironments(CNNBarrier(model)), T, 1e13, seed=seed)
+    kmc = Kmc(state, CNNBarrier(model), T, 1e13, seed=seed)
     table = lattice_sites(atoms, 1)
     hop_of = {int(table.site[r.neighbor_site]): i for i, r in enumerate(recs)}
     order = [hop_of[int(t)] for t in kmc.target[0, 0]]             # KMC direction k -> NEB record
@@ -199,32 +163,51 @@ def _one_vacancy(model, atoms, sid, vsite, recs, T, R, seed) -> dict:
 
 
 def ordering_kmc(model, args) -> dict:
+    """``--order-replicas`` independent random cells, stepped together; alpha per replica
+    every 1/50 of the run, reported as the mean and its standard error over replicas."""
     from alloykit.csro.sro import random_sigma
-    from alloykit.kmc import CNNBarrier, random_state, run_kmc
+    from alloykit.kmc import CNNBarrier, Kmc, random_state, warren_cowley
+    from alloykit.kmc.observables import shell_steps
 
     state = random_state("bcc", A, args.order_size, "Fe=0.8,Cr=0.2", vacancies=1, replicas=args.order_replicas,
                          seed=args.seed)
-    barrier = SharedEnvironments(CNNBarrier(model))
+    barrier = CNNBarrier(model)
+    shells = shell_steps(state.lattice, 2)
+    every = max(1, args.order_jumps // 50)
+    R = state.replicas
+
+    def sample():
+        per = warren_cowley(state, shells, by_replica=True)
+        a = {p: np.array(per[p], float) for p in PAIRS}                       # R x shells
+        return {"step": int(state.steps_done), "time": float(state.time.mean()),
+                "alpha": {p: a[p].mean(0).round(5).tolist() for p in PAIRS},
+                "alpha_sem": {p: (a[p].std(0, ddof=1) / np.sqrt(R) if R > 1 else 0 * a[p][0]).round(5).tolist()
+                              for p in PAIRS}}
+
     t0 = time.perf_counter()
-    res = run_kmc(state, barrier, args.order_temperature, args.order_jumps, seed=args.seed,
-                  sample_every=max(1, args.order_jumps // 50), sro_shells=2, plot=False)
+    kmc = Kmc(state, barrier, args.order_temperature, 1e13, seed=args.seed)
+    samples, seconds = [sample()], 0.0
+    while state.steps_done < args.order_jumps:
+        t1 = time.perf_counter()
+        kmc.run(min(every, args.order_jumps - state.steps_done))
+        seconds += time.perf_counter() - t1
+        samples.append(sample())
     wall = time.perf_counter() - t0
-    samples = [{"step": s["step"], "time": s["time"], "alpha": {p: s["alpha"][p] for p in PAIRS}}
-               for s in res["samples"] if "alpha" in s]
     # alpha's spread over random arrangements of this cell: how far from 0 counts as order
-    conc = np.bincount(state.occ[state.occ >= 0], minlength=len(state.species)) / (state.lattice.n_sites - 1)
+    conc = np.bincount(state.occ[state.occ >= 0], minlength=len(state.species)) / state.occ[state.occ >= 0].size
     sigma = random_sigma(conc, state.lattice.n_sites - 1, [8, 6])
     ix = {s: i for i, s in enumerate(state.species)}
-    out = {"temperature_K": args.order_temperature, "sites": state.lattice.n_sites, "replicas": state.replicas,
+    out = {"temperature_K": args.order_temperature, "sites": state.lattice.n_sites, "replicas": R,
            "jumps_per_replica": args.order_jumps, "jumps_per_site": args.order_jumps / state.lattice.n_sites,
-           "wall_s": round(wall, 1), "ms_per_jump": res["ms_per_jump"],
+           "wall_s": round(wall, 1), "ms_per_jump": 1e3 * seconds / (args.order_jumps * R),
            "cnn_predictions_fraction": barrier.predicted / max(barrier.asked, 1),
            "random_sigma": {p: sigma[:, ix[p.split("-")[0]], ix[p.split("-")[1]]].round(4).tolist() for p in PAIRS},
            "samples": samples}
-    a = samples[-1]["alpha"]
-    print(f"KMC {state.lattice.n_sites} sites x {state.replicas} at {args.order_temperature:g} K, "
-          f"{args.order_jumps} jumps ({wall:.0f} s): t = {samples[-1]['time']:.3e} s, alpha_1 Cr-Cr "
-          f"{a['Cr-Cr'][0]:+.4f}, Fe-Cr {a['Fe-Cr'][0]:+.4f}", flush=True)
+    a, e = samples[-1]["alpha"], samples[-1]["alpha_sem"]
+    print(f"KMC {state.lattice.n_sites} sites x {R} at {args.order_temperature:g} K, "
+          f"{args.order_jumps} jumps ({wall:.0f} s, {out['ms_per_jump']:.3f} ms/jump): t = {samples[-1]['time']:.3e} s, "
+          f"alpha_1 Cr-Cr {a['Cr-Cr'][0]:+.4f} +- {e['Cr-Cr'][0]:.4f}, Fe-Cr {a['Fe-Cr'][0]:+.4f} +- {e['Fe-Cr'][0]:.4f}",
+          flush=True)
     return out
 
 
@@ -262,8 +245,8 @@ def main(argv=None) -> int:
     p.add_argument("--max-vacancies", type=int, default=0, help="at most this many vacancies (0: all)")
     p.add_argument("--order-temperature", type=float, default=600.0)
     p.add_argument("--order-size", type=int, default=10, help="cubes per axis (2 L^3 sites)")
-    p.add_argument("--order-replicas", type=int, default=1)
-    p.add_argument("--order-jumps", type=int, default=400000)
+    p.add_argument("--order-replicas", type=int, default=4)
+    p.add_argument("--order-jumps", type=int, default=1000000)
     p.add_argument("--mcmd-steps", type=int, default=6000)
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     p.add_argument("--quick", action="store_true", help="a smoke run: few epochs, replicas and jumps")
@@ -331,8 +314,11 @@ def plot(out) -> None:
         t = np.array([s["time"] for s in k["samples"]])
         for p, c in zip(PAIRS, ("C3", "C0")):
             for shell, ls in ((0, "-"), (1, "--")):
-                ax[1, 0].plot(t[1:], [s["alpha"][p][shell] for s in k["samples"][1:]], ls, color=c,
-                              label=f"{p} shell {shell + 1}")
+                m = np.array([s["alpha"][p][shell] for s in k["samples"][1:]])
+                ax[1, 0].plot(t[1:], m, ls, color=c, label=f"{p} shell {shell + 1}")
+                if "alpha_sem" in k["samples"][-1]:
+                    e = np.array([s["alpha_sem"][p][shell] for s in k["samples"][1:]])
+                    ax[1, 0].fill_between(t[1:], m - e, m + e, color=c, alpha=0.2, lw=0)
         if "mcmd_ordering" in out:
             last = out["mcmd_ordering"]["records"][-1]["alpha"]
             for p, c in zip(PAIRS, ("C3", "C0")):
@@ -342,8 +328,8 @@ def plot(out) -> None:
         ax[1, 0].axhspan(-sig, sig, color="0.85", zorder=0, label="random: 1 sigma, Cr-Cr 1")
         ax[1, 0].set_xlabel("KMC time (s)")
         ax[1, 0].set_ylabel("Warren-Cowley alpha")
-        ax[1, 0].set_title(f"KMC + CNN, {k['sites']} sites, {k['temperature_K']:g} K, {k['jumps_per_replica']} jumps "
-                           "(thin: MC/MD end)", fontsize=9)
+        ax[1, 0].set_title(f"KMC + CNN, {k['sites']} sites x {k['replicas']}, {k['temperature_K']:g} K, "
+                           f"{k['jumps_per_replica']} jumps (band: s.e.; thin: MC/MD end)", fontsize=9)
         ax[1, 0].legend(fontsize=7, ncol=2)
     if "mcmd_ordering" in out:
         m = out["mcmd_ordering"]

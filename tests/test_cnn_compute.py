@@ -176,3 +176,20 @@ def test_mcmd_records_spectra_and_resumes_exactly(fecr_model, tmp_path):
     strip = lambda rs: [{k: v for k, v in r.items() if k != "wall_s"} for r in rs]     # noqa: E731
     assert strip(cut.records) == strip(full.records)
     assert np.array_equal(cut.final.positions, full.final.positions)
+
+
+def test_maxpool2_equals_torch_maxpool3d():
+    """The network's pool (three pairwise maxima) is torch's 2x2x2 max-pool, values and
+    gradients (ties aside: random input has none)."""
+    import torch
+
+    from alloykit.cnn.model import MaxPool2
+
+    x = torch.randn(3, 4, 8, 6, 10, requires_grad=True)
+    y = MaxPool2()(x)
+    ref = torch.nn.functional.max_pool3d(x, 2)
+    assert torch.equal(y, ref)
+    g = torch.randn_like(ref)
+    (ga,) = torch.autograd.grad(y, x, g)
+    (gb,) = torch.autograd.grad(ref, x, g)
+    assert torch.equal(ga, gb)

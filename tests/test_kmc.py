@@ -225,6 +225,11 @@ def test_sro_is_zero_for_random_and_negative_for_ordered():
     a = warren_cowley(b2, shell_steps(lat, 2))
     assert a["Cr-Fe"][0] == pytest.approx(-1.0, abs=0.01)
     assert a["Cr-Fe"][1] == pytest.approx(1.0, abs=0.01)     # second shell: same sublattice
+    # by replica: a random and a B2 replica side by side, each as on its own
+    both = KmcState.from_occupation(lat, ["Cr", "Fe"], np.stack([occ, np.random.default_rng(0).permutation(occ)]))
+    per = warren_cowley(both, shell_steps(lat, 2), by_replica=True)
+    alone = warren_cowley(KmcState.from_occupation(lat, ["Cr", "Fe"], both.occ[1:]), shell_steps(lat, 2))
+    assert per["Cr-Fe"][0] == a["Cr-Fe"] and per["Cr-Fe"][1] == alone["Cr-Fe"]
 
 
 def test_cli_run_resume_and_errors(tmp_path, capsys):
@@ -246,3 +251,42 @@ def test_cli_run_resume_and_errors(tmp_path, capsys):
     assert "alloykit kmc: --barrier: constant:E needs a number" in capsys.readouterr().err
     assert main(["kmc", "--resume", "--out", str(tmp_path / "none")]) == 2
     assert "holds no KMC run" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("freeze,permuted", [(True, True), (False, False)])
+def test_cnn_fast_path_equals_the_general_sdm_path(freeze, permuted):
+    """Site maps (one template map permuted per hop frame, or one map set per frame), the
+    frozen channels-last network and the environment memory change no prediction: the
+    barriers equal BarrierModel.predict_hops on the same hops through the general SDM path."""
+    import torch
+
+    from alloykit.cnn import BarrierCNN, BarrierModel
+    from alloykit.kmc import CNNBarrier
+    from alloykit.sdm import HopSet, sdm_spec
+
+    torch.manual_seed(4)
+    spec = sdm_spec(["Cr", "Fe"], "bcc", 2.8665, 3, delta=0.9)
+    net = BarrierCNN(2, spec.grid, n=1, width=4, target_mean=0.6, target_scale=50.0).eval()
+    model = BarrierModel(net, spec, "bcc", 2.8665, 3)
+    st = random_state("bcc", 2.8665, 5, {"Fe": 0.6, "Cr": 0.4}, vacancies=3, replicas=2, seed=5)
+    cnn = CNNBarrier(model, freeze=freeze, remember=10)
+    cnn.bind(st.lattice, st.species)
+    assert cnn._perm is not None          # BCC hop frames hold the same sites
+    if not permuted:                      # the fallback: one set of maps per hop frame
+        from alloykit.sdm.density import sdm_batch
+
+        one = torch.zeros(cnn._frame_pos.shape[1], 1, dtype=torch.long)
+        cnn._perm = None
+        cnn._maps_t = torch.stack([sdm_batch(p[:, None, :], one, spec)[:, 0].reshape(len(p), -1).T.contiguous()
+                                   for p in cnn._frame_pos])
+    rep, site = np.repeat([0, 1], 3), st.vac_site.ravel()
+    got = cnn(st.occ, rep, site)
+    again = cnn(st.occ, rep, site)                       # from memory: the same numbers
+    assert np.array_equal(got, again) and cnn.predicted == 6 and cnn.asked == 12
+    env = cnn.environment(st.occ, rep, site)            # P z K
+    P, z, K = env.shape
+    chan = np.where(env >= 0, cnn.columns[np.maximum(env, 0)], -1).astype(np.int8).reshape(P * z, K)
+    hops = HopSet(spec, cnn._frame_pos.repeat(P, 1, 1), torch.from_numpy(chan), cnn._ops)
+    ref = model.predict_hops(hops).reshape(P, z)
+    assert np.abs(got - ref).max() < 1e-5
+    assert np.ptp(got) > 5e-3

@@ -23,6 +23,17 @@ class _Scaled(nn.Module):
         return self.net(x).squeeze(-1).float() * self.target_scale + self.target_mean
 
 
+class MaxPool2(nn.Module):
+    """2x2x2 max-pool, stride 2, as ``nn.MaxPool3d(2)`` (same values, no parameters) but as
+    three pairwise maxima of strided views: torch's CPU max_pool3d also computes the
+    argmax indices and took half the inference time of the CPU-sized network."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.maximum(x[..., 0::2], x[..., 1::2])
+        x = torch.maximum(x[..., 0::2, :], x[..., 1::2, :])
+        return torch.maximum(x[..., 0::2, :, :], x[..., 1::2, :, :])
+
+
 class BarrierCNN(_Scaled):
     """SDM (B, channels, grid, grid, grid) -> barrier (B,) in eV."""
 
@@ -37,7 +48,7 @@ class BarrierCNN(_Scaled):
         cin = channels
         for group in range(pools + 1):
             if group:
-                layers.append(nn.MaxPool3d(2, stride=2))
+                layers.append(MaxPool2())
             for _ in range(n):
                 # no conv bias: the batch norm right after it has its own shift
                 layers += [nn.Conv3d(cin, width, 3, padding=1, bias=False), nn.BatchNorm3d(width),

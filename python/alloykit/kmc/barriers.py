@@ -25,6 +25,8 @@ the CNN exactly invariant, at g times the cost).
 """
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from ..errors import InputError
@@ -37,6 +39,21 @@ def _hop_frames(lat: SiteLattice) -> np.ndarray:
 
     _, pts = lat.points(1.5 * lat.a)
     return np.stack([hop_rotation(h, pts, lattice=lat.kind) for h in lat.to_cartesian(lat.steps)])
+
+
+def _frame_permutations(pos: np.ndarray, tol: float = 1e-4):
+    """perm (z, K) with pos[d][k] == pos[0][perm[d][k]] for every hop frame d, or None
+    where some frame's sites are not those of frame 0."""
+    from scipy.spatial import cKDTree
+
+    tree = cKDTree(pos[0])
+    perms = []
+    for p in pos:
+        dist, j = tree.query(p)
+        if dist.max() > tol or len(set(j.tolist())) != len(j):
+            return None
+        perms.append(j)
+    return np.array(perms)
 
 
 def _columns(model_species, state_species) -> np.ndarray:
@@ -217,13 +234,39 @@ class SiteNetBarrier(_TemplateBarrier):
 
 class CNNBarrier(SiteBarrier):
     """A trained :class:`alloykit.cnn.BarrierModel`: the SDM of every site within its r_c,
-    at ideal positions (unrelaxed, as :meth:`BarrierModel.predict_structure`)."""
+    at ideal positions (unrelaxed, as :meth:`BarrierModel.predict_structure`).
 
-    def __init__(self, model, average_symmetries: bool = False, batch: int = 256):
+    Three things make a jump cheap without changing what is predicted:
+
+    * **Site maps.** On a lattice every site sits at a fixed place in each hop frame, so the
+      SDM is linear in the one-hot occupations: SDM[c] = sum_k [species_k = c] G_k, with G_k
+      the site's Gaussians on the grid (computed once by :func:`alloykit.sdm.sdm_batch`
+      itself). A jump's 8 or 12 maps are then one batched matrix product instead of
+      thousands of Gaussians.
+    * **A frozen network** (``freeze``): batch norm folded into the convolutions and the
+      graph traced once (TorchScript), CPU only. Equal to the module to float rounding.
+    * **Remembered environments** (``remember`` of them): a vacancy often jumps back and
+      forth and revisits an occupation it has seen; the barriers of a seen environment
+      (the species on every site within r_c) are returned as first predicted. The memory
+      goes into KMC checkpoints, so a resumed run still continues bit for bit.
+
+    ``average_symmetries`` averages over the hop's symmetries (exactly frame-independent, g
+    times the cost; it takes the general SDM path).
+    """
+
+    def __init__(self, model, average_symmetries: bool = False, batch: int = 256, remember: int = 100_000,
+                 freeze: bool = True):
+        if int(remember) < 0:
+            raise InputError(f"remember: {remember} must be >= 0")
         self.model, self.average_symmetries, self.batch = model, bool(average_symmetries), int(batch)
+        self.remember, self.freeze = int(remember), bool(freeze)
+        self.memory: dict[bytes, np.ndarray] = {}
+        self.asked = self.predicted = 0
 
     def bind(self, lat, species):
         import torch
+
+        from ..sdm.density import sdm_batch
 
         super().bind(lat, species)
         if lat.kind != self.model.lattice:
@@ -237,20 +280,103 @@ class CNNBarrier(SiteBarrier):
         self._frame_pos = torch.from_numpy(np.stack([cart @ R.T for R in frames]).astype(np.float32))
         self._ops = torch.as_tensor(self.model.symmetries(), dtype=torch.float32)
         self.columns = _columns(self.model.species, species)
+        dev = self.model.device
+        # By symmetry every hop frame holds the same sites, in another order: the map G[j] of
+        # a lone atom on template site j (channel 0) serves all hops through perm[d][k] = j.
+        self._perm = _frame_permutations(self._frame_pos.numpy())
+        one = torch.zeros(len(cart), 1, dtype=torch.long, device=dev)
+        frames = self._frame_pos[:1] if self._perm is not None else self._frame_pos  # else one set per frame
+        maps = torch.stack([sdm_batch(pos[:, None, :].to(dev), one, spec)[:, 0].reshape(len(cart), -1)
+                            for pos in frames])
+        maps_t = maps.transpose(-1, -2).contiguous()                                   # frames V K
+        self._maps_t = maps_t[0] if self._perm is not None else maps_t
+        self._network = self._frozen() if self.freeze else self.model.network.eval()
+        self.memory.clear()
 
-    def __call__(self, occ, rep, site) -> np.ndarray:
+    def _frozen(self):
+        """The network traced and frozen for CPU inference, or the module itself where that
+        is not possible (a GPU model, or a TorchScript failure)."""
+        import torch
+
+        net = self.model.network.eval()
+        if self.model.device.type != "cpu":
+            return net
+        spec = self.model.spec
+        # channels-last (voxel-major) lets oneDNN vectorise over the filters: ~2x on the
+        # CPU-sized network; a copy, so the model's own network is left as it was
+        cl = torch.channels_last_3d
+        example = torch.zeros(2, len(spec.species), spec.grid, spec.grid, spec.grid).contiguous(memory_format=cl)
+        try:
+            with torch.no_grad():
+                return torch.jit.freeze(torch.jit.trace(copy.deepcopy(net).to(memory_format=cl), example,
+                                                        check_trace=False))
+        except Exception:          # noqa: BLE001 -- an optimisation only: fall back to the module
+            return net
+
+    def _predict(self, env) -> np.ndarray:
+        """(H, z) barriers of H vacancy environments (H, K) of state species indices."""
         import torch
 
         from ..sdm.hopset import HopSet
 
-        env = self.environment(occ, rep, site)
-        P, z, K = env.shape
-        chan = np.where(env >= 0, self.columns[np.maximum(env, 0)], -1).astype(np.int8).reshape(P * z, K)
+        H, K = env.shape
+        z, C, N = self.lattice.z, len(self.model.species), self.model.spec.grid
+        chan = np.where(env >= 0, self.columns[np.maximum(env, 0)], -1)
         dev = self.model.device
-        pos = self._frame_pos.to(dev).repeat(P, 1, 1)
-        hops = HopSet(self.model.spec, pos, torch.from_numpy(chan).to(dev), self._ops.to(dev))
-        return self.model.predict_hops(hops, None, self.average_symmetries, self.batch).astype(float).reshape(P, z)
+        if self.average_symmetries:
+            chan = np.repeat(chan, z, axis=0).astype(np.int8)
+            pos = self._frame_pos.to(dev).repeat(H, 1, 1)
+            hops = HopSet(self.model.spec, pos, torch.from_numpy(chan).to(dev), self._ops.to(dev))
+            return self.model.predict_hops(hops, None, True, self.batch).astype(float).reshape(H, z)
+        onehot = (chan[:, None, :] == np.arange(C)[None, :, None]).astype(np.float32)       # H C K
+        out = []
+        with torch.no_grad():
+            step = max(1, self.batch // z)
+            for lo in range(0, H, step):
+                x = onehot[lo:lo + step]
+                h = len(x)
+                if self._perm is not None:       # site k of hop d is template site perm[d][k]
+                    xp = np.zeros((K, h, z, C), np.float32)
+                    for d, perm in enumerate(self._perm):
+                        xp[perm, :, d, :] = x.transpose(2, 0, 1)
+                    # one GEMM (V, K) @ (K, h z C), then voxel-major maps: the channels-last layout
+                    sdm = (self._maps_t @ torch.from_numpy(xp).to(dev).reshape(K, -1)).reshape(-1, h * z, C)
+                    sdm = sdm.transpose(0, 1).contiguous()                                   # h z, V, C
+                else:
+                    sdm = torch.matmul(self._maps_t, torch.from_numpy(x).to(dev).transpose(1, 2)[:, None])  # h z V C
+                sdm = sdm.reshape(h * z, N, N, N, C).permute(0, 4, 1, 2, 3)
+                out.append(self._network(sdm).float().cpu().reshape(h, z))
+        return torch.cat(out).double().numpy()
+
+    def __call__(self, occ, rep, site) -> np.ndarray:
+        env = self.environment(occ, rep, site)[:, 0, :]       # the same K sites for every hop
+        if not self.remember:
+            return self._predict(env)
+        env = np.ascontiguousarray(env, np.int16)
+        keys = [row.tobytes() for row in env]
+        new = {}
+        for i, k in enumerate(keys):
+            if k not in self.memory:
+                new.setdefault(k, i)
+        if new:
+            pick = np.fromiter(new.values(), np.int64, len(new))
+            if len(self.memory) + len(new) > self.remember:
+                self.memory.clear()
+            self.memory.update(zip(new, self._predict(env[pick])))
+        self.asked, self.predicted = self.asked + len(keys), self.predicted + len(new)
+        return np.stack([self.memory[k] for k in keys])
+
+    def memory_arrays(self) -> dict:
+        """The remembered environments and their barriers, for a checkpoint."""
+        K = self.offsets.shape[1]
+        keys = np.frombuffer(b"".join(self.memory), np.int16).reshape(-1, K)
+        values = np.array(list(self.memory.values()), float).reshape(len(keys), self.lattice.z)
+        return {"memory_keys": keys, "memory_values": values}
+
+    def restore_memory(self, arrays: dict) -> None:
+        keys, values = arrays["memory_keys"], arrays["memory_values"]
+        self.memory = {k.astype(np.int16).tobytes(): v for k, v in zip(keys, values)}
 
     def describe(self) -> dict:
         return {"model": "cnn", "r_c": self.model.spec.r_c, "grid": self.model.spec.grid,
-                "average_symmetries": self.average_symmetries}
+                "average_symmetries": self.average_symmetries, "remember": self.remember}

@@ -4,7 +4,9 @@ written to a temporary file and moved into place with ``os.replace`` so that a c
 leaves half a checkpoint.
 
 The barriers are saved rather than re-predicted on resume: a batched network may round
-differently for a different batch, and a resumed run must continue bit for bit.
+differently for a different batch, and a resumed run must continue bit for bit. For the
+same reason a model's memory of seen environments (``memory_arrays``, e.g.
+:class:`~alloykit.kmc.barriers.CNNBarrier`) is saved with them and restored.
 """
 from __future__ import annotations
 
@@ -30,6 +32,9 @@ def save(path, kmc, extra: dict | None = None) -> Path:
             "rng": kmc.rng.bit_generator.state, "predictions": kmc.predictions,
             "model": kmc.model.describe(), "extra": extra or {}}
     arrays = {name: getattr(st, name) for name in KmcState.ARRAYS}
+    memory = getattr(kmc.model, "memory_arrays", None)
+    if memory is not None:
+        arrays.update({"model_" + k: v for k, v in memory().items()})
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as f:
         np.savez(f, barrier=kmc.barrier, meta=np.array(json.dumps(meta)), **arrays)
@@ -37,14 +42,16 @@ def save(path, kmc, extra: dict | None = None) -> Path:
     return path
 
 
-def load(path) -> tuple[KmcState, np.ndarray, dict]:
-    """(state, cached barriers, metadata) from a checkpoint written by :func:`save`."""
+def load(path) -> tuple[KmcState, np.ndarray, dict, dict]:
+    """(state, cached barriers, metadata, the model's saved arrays) from a checkpoint
+    written by :func:`save`."""
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
             arrays = {name: z[name] for name in KmcState.ARRAYS}
             barrier = z["barrier"]
+            model_arrays = {k[len("model_"):]: z[k] for k in z.files if k.startswith("model_")}
     except (OSError, ValueError, KeyError) as e:
         if isinstance(e, FileNotFoundError):
             raise
@@ -53,4 +60,4 @@ def load(path) -> tuple[KmcState, np.ndarray, dict]:
         raise InputError(f"{path}: not a version-{VERSION} KMC checkpoint")
     state = KmcState(SiteLattice.from_dict(meta["lattice"]), meta["species"], steps_done=int(meta["steps_done"]),
                      **arrays)
-    return state, barrier, meta
+    return state, barrier, meta, model_arrays

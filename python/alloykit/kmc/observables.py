@@ -58,21 +58,30 @@ def shell_steps(lat, n_shells: int = 2) -> list[np.ndarray]:
     return out
 
 
-def warren_cowley(state: KmcState, shells: list[np.ndarray]) -> dict:
-    """alpha_ab per shell, pooled over replicas: {"A-B": [alpha shell 1, ...]}."""
+def warren_cowley(state: KmcState, shells: list[np.ndarray], by_replica: bool = False) -> dict:
+    """alpha_ab per shell, pooled over replicas: {"A-B": [alpha shell 1, ...]}; with
+    ``by_replica`` one such list per replica ({"A-B": [[shell 1, ...] of replica 0, ...]}),
+    for the spread between independent runs."""
     from ..csro.sro import order_parameters
 
     lat, S = state.lattice, len(state.species)
     occ = state.occ
     coords = lat.coords(np.arange(lat.n_sites))
-    counts = np.zeros((len(shells), S, S), np.int64)
-    for k, half in enumerate(shells):
-        for step in half:
-            nb = occ[:, lat.index(coords + step)]
-            both = (occ >= 0) & (nb >= 0)
-            c = np.bincount(occ[both].astype(np.int64) * S + nb[both], minlength=S * S).reshape(S, S)
-            counts[k] += c + c.T             # both directions of each pair
-    types = occ[occ >= 0].astype(np.int64)
-    _, _, alpha, _ = order_parameters(counts, types, S)
-    return {f"{a}-{b}": [None if not np.isfinite(x) else float(x) for x in alpha[:, i, j]]
-            for i, a in enumerate(state.species) for j, b in enumerate(state.species)}
+    groups = [slice(r, r + 1) for r in range(state.replicas)] if by_replica else [slice(None)]
+    out = []
+    for g in groups:
+        counts = np.zeros((len(shells), S, S), np.int64)
+        for k, half in enumerate(shells):
+            for step in half:
+                nb = occ[g, lat.index(coords + step)]
+                mine = occ[g]
+                both = (mine >= 0) & (nb >= 0)
+                c = np.bincount(mine[both].astype(np.int64) * S + nb[both], minlength=S * S).reshape(S, S)
+                counts[k] += c + c.T             # both directions of each pair
+        types = occ[g][occ[g] >= 0].astype(np.int64)
+        _, _, alpha, _ = order_parameters(counts, types, S)
+        out.append({f"{a}-{b}": [None if not np.isfinite(x) else float(x) for x in alpha[:, i, j]]
+                    for i, a in enumerate(state.species) for j, b in enumerate(state.species)})
+    if not by_replica:
+        return out[0]
+    return {pair: [o[pair] for o in out] for pair in out[0]}

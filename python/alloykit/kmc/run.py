@@ -54,7 +54,7 @@ def resume_kmc(out, model, steps: int | None = None, progress: bool = False, plo
     """Continue the run in ``out`` from its checkpoint, up to ``steps`` steps in all
     (default: the steps the run was started with). ``model`` must be the run's model."""
     out = Path(out)
-    state, barrier, meta = ckpt.load(out / CHECKPOINT)
+    state, barrier, meta, model_arrays = ckpt.load(out / CHECKPOINT)
     settings = dict(meta["extra"]["settings"])
     if steps is not None:
         settings["steps"] = int(steps)
@@ -63,6 +63,10 @@ def resume_kmc(out, model, steps: int | None = None, progress: bool = False, plo
         raise InputError(f"{out / CHECKPOINT}: the run used barrier model {meta['model']}, "
                          f"not {kmc.model.describe()}")
     kmc.predictions = int(meta["predictions"])
+    if model_arrays:
+        if not hasattr(kmc.model, "restore_memory"):
+            raise InputError(f"{out / CHECKPOINT}: holds a model memory that {type(kmc.model).__name__} cannot take")
+        kmc.model.restore_memory(model_arrays)
     sizes = meta["extra"]["sizes"]
     for name, size in sizes.items():      # drop what was written after the checkpoint
         with open(out / name, "r+b") as f:
