@@ -290,3 +290,35 @@ def test_cnn_fast_path_equals_the_general_sdm_path(freeze, permuted):
     ref = model.predict_hops(hops).reshape(P, z)
     assert np.abs(got - ref).max() < 1e-5
     assert np.ptp(got) > 5e-3
+
+
+def test_cnn_resume_with_its_memory_is_bit_identical(tmp_path):
+    """With the CNN's memory of seen environments, a resumed run continues bit for bit: the
+    memory goes into the checkpoint (a fresh memory could round a re-prediction differently)."""
+    import torch
+
+    from alloykit.cnn import BarrierCNN, BarrierModel
+    from alloykit.kmc import CNNBarrier
+    from alloykit.sdm import sdm_spec
+
+    torch.manual_seed(2)
+    spec = sdm_spec(["Cr", "Fe"], "bcc", 2.8665, 2, delta=0.9)
+    net = BarrierCNN(2, spec.grid, n=1, width=4, target_mean=0.6, target_scale=20.0).eval()
+    model = BarrierModel(net, spec, "bcc", 2.8665, 2)
+
+    def state():
+        return random_state("bcc", 2.8665, 4, {"Fe": 0.7, "Cr": 0.3}, vacancies=1, replicas=1, seed=4)
+
+    kw = dict(temperature=600.0, seed=5, sample_every=40, checkpoint_every=80, plot=False)
+    run_kmc(state(), CNNBarrier(model), steps=160, out=tmp_path / "a", **kw)
+    run_kmc(state(), CNNBarrier(model), steps=80, out=tmp_path / "b", **kw)
+    saved = np.load(tmp_path / "b" / "checkpoint.npz")
+    assert len(saved["model_memory_keys"]) > 0
+    again = CNNBarrier(model)
+    resume_kmc(tmp_path / "b", again, steps=160)
+    assert again.asked > again.predicted          # the restored memory was used
+    assert (tmp_path / "a" / "observables.jsonl").read_bytes() == (tmp_path / "b" / "observables.jsonl").read_bytes()
+    za, zb = (np.load(tmp_path / p / "checkpoint.npz") for p in ("a", "b"))
+    for key in za.files:
+        if key != "meta":
+            assert np.array_equal(za[key], zb[key]), key

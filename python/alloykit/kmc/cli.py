@@ -28,9 +28,10 @@ trajectory.dump (with --trajectory-every), checkpoint.npz, summary.json, kmc.png
 CLI_FILE = "kmc_cli.json"
 
 
-def barrier_model(spec: str, seed: int = 0):
-    """A barrier model from a CLI spec: ``constant:E`` (eV), ``cnn:MODEL_DIR``,
-    ``linear:DATASET[:SHELLS]`` (the LR baseline fitted on an NEB dataset, default 3 shells)."""
+def barrier_model(spec: str, seed: int = 0, remember: int = 100_000):
+    """A barrier model from a CLI spec: ``constant:E`` (eV), ``cnn:MODEL_DIR`` (remembering
+    the barriers of up to ``remember`` seen environments), ``linear:DATASET[:SHELLS]`` (the
+    LR baseline fitted on an NEB dataset, default 3 shells)."""
     from . import barriers
 
     kind, _, rest = str(spec).partition(":")
@@ -45,7 +46,7 @@ def barrier_model(spec: str, seed: int = 0):
     if kind == "cnn" and rest:
         from ..cnn import load
 
-        return barriers.CNNBarrier(load(rest))
+        return barriers.CNNBarrier(load(rest), remember=remember)
     if kind == "linear" and rest:
         from ..cnn import open_records
 
@@ -91,17 +92,19 @@ def run(args) -> int:
         saved = out / CLI_FILE
         if not saved.is_file():
             raise InputError(f"--resume: {out} holds no KMC run ({CLI_FILE} missing)")
-        spec = args.barrier or json.loads(saved.read_text())["barrier"]
-        res = resume_kmc(out, barrier_model(spec), args.steps, progress=not args.quiet)
+        was = json.loads(saved.read_text())
+        spec = args.barrier or was["barrier"]
+        res = resume_kmc(out, barrier_model(spec, remember=was.get("remember", args.remember)), args.steps,
+                         progress=not args.quiet)
     else:
         if not args.barrier:
             raise InputError("--barrier: required (constant:E, cnn:MODEL_DIR or linear:DATASET)")
         if args.steps is None:
             raise InputError("--steps: required")
-        model = barrier_model(args.barrier, args.seed)
+        model = barrier_model(args.barrier, args.seed, args.remember)
         state = _state(args)
         out.mkdir(parents=True, exist_ok=True)
-        (out / CLI_FILE).write_text(json.dumps({"barrier": args.barrier}) + "\n")
+        (out / CLI_FILE).write_text(json.dumps({"barrier": args.barrier, "remember": args.remember}) + "\n")
         res = run_kmc(state, model, args.temperature, args.steps, nu=args.nu, seed=args.seed, out=out,
                       sample_every=args.sample_every, sro_every=args.sro_every, sro_shells=args.shells,
                       checkpoint_every=args.checkpoint_every, trajectory_every=args.trajectory_every,
@@ -138,6 +141,9 @@ def register(sub) -> None:
     g.add_argument("--temperature", type=float, default=700.0, help="K (default 700)")
     g.add_argument("--nu", type=float, default=1e13, help="attempt frequency, Hz (default 1e13)")
     g.add_argument("--steps", type=_count, help="KMC steps (events per replica), e.g. 1e6")
+    g.add_argument("--remember", type=_count, default=100_000,
+                   help="cnn: barriers of up to this many seen vacancy environments are kept and reused "
+                        "(default 100000, a few tens of MB; 0: predict every jump)")
     g = p.add_argument_group("output")
     g.add_argument("--sample-every", type=_count, help="steps between samples (default steps/100)")
     g.add_argument("--sro-every", type=_count, help="steps between SRO samples (default: --sample-every; 0: none)")
