@@ -13,9 +13,17 @@ from ase.calculators.singlepoint import SinglePointCalculator
 
 from ..errors import InputError
 from ..structures import species_of
-from .potentials import Potential, get_potential, safe_token
+from .commands import lammps_command
+from .potentials import Potential, get_potential
 from .session import Lammps
-from .structure import gather, get_atoms, move_atoms, put_atoms, stress_to_ase, to_ase_vectors
+from .structure import (
+    gather,
+    get_atoms,
+    move_atoms,
+    put_atoms,
+    stress_to_ase,
+    to_ase_vectors,
+)
 
 _THERMO = "step pe c_ak_press[1] c_ak_press[2] c_ak_press[3] c_ak_press[4] c_ak_press[5] c_ak_press[6]"
 
@@ -136,15 +144,15 @@ def relax(atoms: Atoms, potential, box=False, pressure: float = 0.0, ftol: float
     """
     if box not in (False, None) and box not in _BOX:
         raise InputError(f"box: expected False, 'iso', 'aniso' or 'tri', got {box!r}")
-    safe_token(min_style, "min_style")
+    min_style_cmd = lammps_command("min_style", min_style)
     lmp, prism, species = open_structure(atoms, potential, species, comm, log, triclinic=(box == "tri"))
     with lmp:
-        lmp.command(f"min_style {min_style}")
-        minimize = f"minimize {float(etol)!r} {float(ftol)!r} {int(maxiter)} {int(maxeval)}"
+        lmp.command(min_style_cmd)
+        minimize = lammps_command("minimize", float(etol), float(ftol), int(maxiter), int(maxeval))
         if box:
             # box/relax changes the target as the cell changes: repeat until the volume stays
             bar = float(pressure) * 1.0e4
-            lmp.command(f"fix ak_relax all box/relax {_BOX[box]} {bar!r} vmax 0.001")
+            lmp.command(lammps_command("fix", "ak_relax", "all", "box/relax", _BOX[box], bar, "vmax", 0.001))
             lmp.command("min_modify line quadratic")
             vol = None
             for _ in range(5):

@@ -17,6 +17,7 @@ from typing import Iterable
 
 from ..errors import AlloykitError
 from ..parallel import agree, lammps_grace_s, world
+from .commands import check_cmdargs, check_command
 
 _MPI_LOADED = False
 
@@ -94,7 +95,7 @@ class Lammps:
         args = ["-nocite", "-log", str(log) if log else "none"]
         if not screen:
             args += ["-screen", "none"]
-        args += [str(a) for a in cmdargs]
+        args += check_cmdargs(cmdargs)    # -var values are pasted into the script: checked
         self.comm = comm
         # the ranks that run this LAMMPS (None: one); LAMMPS takes COMM_WORLD when not given one
         self._ranks = comm if comm is not None else world()
@@ -119,6 +120,11 @@ class Lammps:
 
     # --- commands -------------------------------------------------------------------
     def command(self, cmd: str) -> None:
+        """Run one command, checked first (:func:`alloykit.lmp.commands.check_command`: no
+        ``$`` substitution, comment, continuation, second line, ``shell``/``include``/...;
+        InputError otherwise). Build lines with :func:`alloykit.lmp.lammps_command`. For
+        trusted LAMMPS text of your own, ``self.raw.command`` is LAMMPS's unchecked call."""
+        check_command(cmd)
         self._call(lambda: self.raw.command(cmd), f"command {cmd[:60]!r}")
 
     def commands(self, lines: Iterable[str]) -> None:
@@ -126,6 +132,8 @@ class Lammps:
             self.command(line)
 
     def file(self, path: str) -> None:
+        """Run an input script (its text is LAMMPS's to parse: pass only scripts you trust,
+        with ``-var`` values checked when this instance was made)."""
         self._call(lambda: self.raw.file(str(path)), f"input file {str(path)!r}")
 
     # --- results --------------------------------------------------------------------

@@ -82,6 +82,10 @@ def _check_elements_and_cutoff(model) -> None:
     et = getattr(model, "element_types", None)
     if not et or not isinstance(et, (list, tuple)) or not all(isinstance(e, str) and e.strip() == e and e for e in et):
         raise ValueError(f"model {name}: element_types must be a non-empty list of element names, got {et!r}")
+    from ..lmp.commands import check_word
+
+    for e in et:    # element names become pair_coeff / compute arguments
+        check_word(e, f"model {name}: element_types")
     if len(set(et)) != len(et):
         raise ValueError(f"model {name}: element_types has duplicates: {et!r}")
     rc = getattr(model, "rcutfac", None)

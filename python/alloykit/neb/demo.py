@@ -16,7 +16,7 @@ def stage(ctx) -> dict:
     from .samples import sample_seed
     from .store import Dataset
 
-    size, sites, replicas = (4, 1, 5) if ctx.quick else (5, 6, 7)
+    size, sites, replicas = (4, 1, 5) if ctx.quick else (4, 12, 7)
     atoms = random_solid_solution("bcc", {"Fe": 0.8, "Cr": 0.2}, size, 2.8665, sample_seed(ctx.seed, 0))
     path = ctx.out / "neb_fecr.sqlite"
     for old in (path, *(path.with_name(path.name + ext) for ext in ("-wal", "-shm", ".lock"))):

@@ -7,8 +7,11 @@ Structures go in and come out as LAMMPS data files, written and read by
 the files that are no structure: the NEB coordinate files (``id x y z``, no cell, no
 types), the ``.res`` summaries and the NEB log.
 
-Everything that reaches LAMMPS is a file name or a number written here; file names pass
-:func:`alloykit.lmp.safe_token`, so the work folder must have a plain path.
+Everything that reaches LAMMPS is a file name or a number written here, passed as
+``-var`` values checked by :func:`alloykit.lmp.commands.var_args` (whole file names are
+quoted when they hold spaces; the ``out`` prefix, to which the scripts append suffixes,
+must be a plain word), and the potential include file holds lines built by
+:func:`alloykit.lmp.commands.lammps_command`.
 """
 from __future__ import annotations
 
@@ -22,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..lmp import Lammps, LammpsError, safe_token
+from ..lmp import Lammps, LammpsError
+from ..lmp.commands import check_command, var_args
 from ..lmp.session import MPICH_THROTTLE
 
 
@@ -42,7 +46,9 @@ def inputs_dir() -> Path:
 # ---------------------------------------------------------------------------------------
 # files
 def write_potential(path: Path, potential, species) -> Path:
-    Path(path).write_text("\n".join(potential.commands(species)) + "\n")
+    """The pair_style/pair_coeff include file (``include ${potential}``), every line checked."""
+    lines = [check_command(line) for line in potential.commands(species)]
+    Path(path).write_text("\n".join(lines) + "\n")
     return Path(path)
 
 
@@ -69,11 +75,13 @@ def read_res(path: Path) -> dict:
 
 # ---------------------------------------------------------------------------------------
 # running
+# whole file names, which may be quoted; other values (``out``, a prefix the scripts
+# append to as ${out}.res, numbers, keywords) must be plain words
+_FILE_VARS = ("data", "potential", "initial", "final")
+
+
 def _vars(variables: dict) -> list[str]:
-    args = []
-    for name, value in variables.items():
-        args += ["-var", safe_token(name, "variable name"), safe_token(value, f"variable {name}")]
-    return args
+    return var_args({k: Path(v) if k in _FILE_VARS else v for k, v in variables.items()})
 
 
 def run_relax(variables: dict, comm=None, log: Path | None = None) -> dict:
@@ -106,7 +114,10 @@ def run_neb(variables: dict, replicas: int, log: Path, comm=None) -> None:
     None to start ``mpiexec -n replicas python -m alloykit.lmp`` for this one NEB.
     """
     script = str(inputs_dir() / "in.neb")
-    args = ["-partition", f"{replicas}x1", "-in", safe_token(script, "in.neb path"), *_vars(variables)]
+    # replica_ids: in.neb numbers its replicas with a world variable; the uloop fallback
+    # would leave tmp.lammps.variable in the current folder
+    ids = {"replica_ids": list(range(1, int(replicas) + 1))}
+    args = ["-partition", f"{replicas}x1", "-in", script, *_vars({**variables, **ids})]
     if comm is not None:
         if comm.Get_size() != replicas:
             raise InputError(f"replicas: {replicas} need a communicator of {replicas} ranks, got {comm.Get_size()}")
