@@ -290,3 +290,12 @@ def test_cli_vocabulary_and_composition_forms(tmp_path, capsys):
         assert main(["mpdm", *argv, "--out", str(out)]) == 2
         err = capsys.readouterr().err
         assert err.startswith(f"alloykit mpdm {argv[0]}: ") and message in err and err.count("\n") == 1
+
+
+def test_table_refuses_a_huge_table_with_its_estimate(tmp_path, capsys):
+    """-k 5 on BCC is 51,875 types: refused at once with the estimate and the flag to force
+    it (it used to spend minutes drawing one bar per type)."""
+    assert main(["mpdm", "table", "-k", "5", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "51,875 meta-structure types" in err and "--force" in err and err.count("\n") == 1
+    assert not (tmp_path / "mpdm_table.json").exists()

@@ -86,3 +86,21 @@ def test_chi_square_zero_for_exact_and_large_for_wrong():
     assert chi_square(p * 1e6, t, 0.25)["chi2"] < 1e-12
     wrong = chi_square(ideal_random(t, 0.35) * 1e4, t, 0.25)
     assert wrong["chi2"] > 100 and wrong["p_value"] < 1e-6
+
+
+def test_chi_square_never_reports_an_empty_test():
+    """Three species, 54 atoms spread over 801 types: every expected count is below 5, so
+    all bins pool into one -- no degrees of freedom, so no statistic (issue 15: it used to
+    print chi2/dof = 0.000 for random and ordered samples alike)."""
+    t = meta_table("bcc", 3)
+    c = np.array([0.5, 0.3, 0.2])
+    counts = np.zeros(t.n_types)
+    counts[:54] = 1
+    r = chi_square(counts, t, c)
+    assert r["chi2"] is None and r["chi2_per_dof"] is None and r["dof"] == 0
+    assert "not enough data" in r["note"]
+    # with enough atoms the test has degrees of freedom again, and a small pooled bin is
+    # merged into a real one rather than counted as a bin of its own
+    p = most_probable_distribution(t, c).fractions
+    r = chi_square(p * 2e4, t, c)
+    assert r["dof"] >= 1 and r["chi2"] < 1e-9 and r["p_value"] > 0.99

@@ -221,3 +221,22 @@ def test_environment_lattice_of_a_relaxed_vacancy():
     (j, D), = points_within(fcc, 7.0, sites=[0])
     lat = environment_lattice(D, D[0])
     assert lat.name == "fcc" and lat.a == pytest.approx(3.6, rel=1e-6)
+
+
+def test_check_structure_sees_coincident_atoms_across_the_boundary():
+    """Two atoms 0.05 A apart through the periodic boundary (one at x = 0.01, the other at
+    x = L - 0.04) are refused; 0.2 A apart they are fine."""
+    from ase import Atoms
+
+    from alloykit.errors import InputError
+    from alloykit.structures import check_structure
+
+    L = 10.0
+    atoms = Atoms("Fe2", positions=[[0.01, 5, 5], [L - 0.04, 5, 5]], cell=[L, L, L], pbc=True)
+    with pytest.raises(InputError, match="atoms 0 and 1 are 0.050 A apart"):
+        check_structure(atoms, "x")
+    atoms.positions[1, 0] = L - 0.19
+    assert check_structure(atoms, "x") is atoms
+    atoms.pbc = False                   # no periodic image: 9.8 A apart
+    atoms.positions[1, 0] = L - 0.04
+    assert check_structure(atoms, "x") is atoms

@@ -35,8 +35,17 @@ CAPABILITIES = (
 UserError = InputError     # the name the capability CLIs raise
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with the one-line error of every alloykit command: ``alloykit relax:
+    argument --ftol: 'nan' is not a finite number`` (exit 2), no usage block. Subparsers
+    inherit the class."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="alloykit",
         description="Concentrated-alloy toolkit driven through LAMMPS (GRS, MPDM, VMEB CNN).",
     )

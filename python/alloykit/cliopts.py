@@ -12,6 +12,12 @@
 =================  ==========================================================
 
 A command adds the parents it needs: ``sub.add_parser("x", parents=[common(), species()])``.
+
+Every number a command takes goes through one of the ``type=`` functions below
+(:func:`number_in` and its presets ``finite_float``, ``positive_float``, ``nonneg_float``,
+``positive_int``, ``nonneg_int``, ``probability``, ``open_fraction``): NaN, inf, text and
+out-of-range values are refused while the command line is read, as one line naming the
+option (``alloykit cnn train: argument --lr: 'inf' is not a finite number``).
 """
 from __future__ import annotations
 
@@ -62,7 +68,7 @@ def out(default: str) -> argparse.ArgumentParser:
 
 def seed() -> argparse.ArgumentParser:
     p = _parent()
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED,
+    p.add_argument("--seed", type=nonneg_int, default=DEFAULT_SEED,
                    help=f"seed of every random step; same seed, same result (default: {DEFAULT_SEED})")
     return p
 
@@ -73,3 +79,55 @@ def potential(required: bool = True, default: str | None = None) -> argparse.Arg
                    help="a named potential (see 'alloykit potentials')"
                         + (f" (default: {default})" if default else ""))
     return p
+
+
+# ----------------------------------------------------------------------------- value types
+# argparse ``type=`` functions: a bad value is refused while the command line is read, as
+# "argument --lr: 'inf' is not a finite number", before any work starts. Integers accept
+# integral floats ("1e6") so that sizes can be written as users write them.
+
+def _number(text, kind=float):
+    try:
+        x = float(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if x != x or x in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    if kind is int:
+        if not x.is_integer():
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+        return int(x)
+    return x
+
+
+def number_in(kind=float, lo=None, hi=None, lo_open: bool = False, hi_open: bool = False, name: str = ""):
+    """A type function for finite numbers of ``kind`` (int or float) in [lo, hi] (either
+    end open, either end absent)."""
+    if lo is not None and hi is not None:
+        what = f"between {lo} and {hi}"
+    elif lo is not None:
+        what = {(0, True): "above 0", (0, False): "0 or more", (1, False): "1 or more"}.get(
+            (lo, lo_open), f"{'above' if lo_open else 'at least'} {lo}")
+    elif hi is not None:
+        what = f"{'below' if hi_open else 'at most'} {hi}"
+    else:
+        what = ""
+
+    def parse(text):
+        x = _number(text, kind)
+        if (lo is not None and (x < lo or (lo_open and x == lo))) or \
+                (hi is not None and (x > hi or (hi_open and x == hi))):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return x
+
+    parse.__name__ = name or f"{kind.__name__} {what}".strip()
+    return parse
+
+
+finite_float = number_in(float, name="finite number")
+positive_float = number_in(float, lo=0, lo_open=True, name="positive number")
+nonneg_float = number_in(float, lo=0, name="number >= 0")
+positive_int = number_in(int, lo=1, name="positive integer")
+nonneg_int = number_in(int, lo=0, name="integer >= 0")
+probability = number_in(float, lo=0, hi=1, name="fraction in [0, 1]")
+open_fraction = number_in(float, lo=0, hi=1, lo_open=True, hi_open=True, name="fraction in (0, 1)")

@@ -32,7 +32,7 @@ def register(sub) -> None:
     p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
     fmt = argparse.RawDescriptionHelpFormatter
     device = argparse.ArgumentParser(add_help=False)     # torch threads: every subcommand
-    device.add_argument("--threads", type=int,
+    device.add_argument("--threads", type=cliopts.number_in(int, 1, 1024),
                         help="torch CPU threads (default: torch's; 1 is faster on a busy machine)")
 
     t = cmds.add_parser("train", help="train on an NEB dataset (or .jsonl records)", epilog=TRAIN_EXAMPLES,
@@ -40,22 +40,22 @@ def register(sub) -> None:
                         "so test compositions are never seen in training.",
                         parents=[cliopts.common(), cliopts.out("vmeb_model"), cliopts.seed(), device])
     t.add_argument("dataset", help="NEB dataset (alloykit.neb) or a .jsonl(.gz) file of records")
-    t.add_argument("--shells", type=int, default=6, help="g(r) shells in the SDM (default 6, as the paper)")
-    t.add_argument("--delta", type=float, help="voxel size and Gaussian width, A (default: from --grid6)")
-    t.add_argument("--grid6", type=int, default=32,
+    t.add_argument("--shells", type=cliopts.number_in(int, 1, 20), default=6, help="g(r) shells in the SDM (default 6, as the paper)")
+    t.add_argument("--delta", type=cliopts.positive_float, help="voxel size and Gaussian width, A (default: from --grid6)")
+    t.add_argument("--grid6", type=cliopts.number_in(int, 8, 256), default=32,
                    help="voxels per edge at 6 shells, sets Delta (default 32, the paper's; 16 for CPU runs)")
-    t.add_argument("--blocks", type=int, default=3, help="n: the CNN has 4n convolutions (default 3)")
-    t.add_argument("--width", type=int, default=60, help="filters per convolution (default 60)")
-    t.add_argument("--epochs", type=int, default=200)
-    t.add_argument("--batch-size", type=int, help="default: the paper's 160/100/80/60 for 4/8/12/16 convolutions")
-    t.add_argument("--lr", type=float, default=1e-3)
-    t.add_argument("--patience", type=int, default=15, help="early-stopping patience, epochs")
+    t.add_argument("--blocks", type=cliopts.number_in(int, 1, 16), default=3, help="n: the CNN has 4n convolutions (default 3)")
+    t.add_argument("--width", type=cliopts.number_in(int, 1, 4096), default=60, help="filters per convolution (default 60)")
+    t.add_argument("--epochs", type=cliopts.positive_int, default=200)
+    t.add_argument("--batch-size", type=cliopts.number_in(int, 2), help="default: the paper's 160/100/80/60 for 4/8/12/16 convolutions")
+    t.add_argument("--lr", type=cliopts.positive_float, default=1e-3)
+    t.add_argument("--patience", type=cliopts.positive_int, default=15, help="early-stopping patience, epochs")
     t.add_argument("--augment", default="rotation", choices=["none", "rotation", "symmetry", "both"])
     t.add_argument("--split-by", default="composition", choices=["composition", "sample", "vacancy"])
     t.add_argument("--test", nargs="+", metavar="GROUP", help="held-out compositions (Fe=0.5,Cr=0.5) or samples")
-    t.add_argument("--n-test", type=int, default=1, help="held-out groups drawn at random if --test is not given")
+    t.add_argument("--n-test", type=cliopts.positive_int, default=1, help="held-out groups drawn at random if --test is not given")
     t.add_argument("--no-test", action="store_true", help="hold nothing out (validation only)")
-    t.add_argument("--val-fraction", type=float, default=0.1)
+    t.add_argument("--val-fraction", type=cliopts.open_fraction, default=0.1)
     t.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
     t.add_argument("--checkpoint", help="checkpoint file: written every epoch, resumed from if present")
     t.add_argument("--all-records", action="store_true", help="include unconverged NEB records")
@@ -78,7 +78,7 @@ def register(sub) -> None:
                         parents=[cliopts.common(), cliopts.species(), cliopts.out("cnn_predict"), device])
     q.add_argument("model", help="model folder written by 'alloykit cnn train'")
     q.add_argument("structure", help="extxyz, POSCAR, LAMMPS data or dump (.gz too); the last frame")
-    q.add_argument("--sites", nargs="+", type=int, metavar="I", help="atom indices (0-based; default: all)")
+    q.add_argument("--sites", nargs="+", type=cliopts.nonneg_int, metavar="I", help="atom indices (0-based; default: all)")
     q.add_argument("--symmetrize", action="store_true", help="average predictions over the hop's symmetries")
     q.add_argument("--device", default="cpu")
     q.set_defaults(func=_predict)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -33,11 +34,20 @@ def open_records(path, converged_only: bool = True) -> list[HopRecord]:
         raise InputError(f"{path}: no such file or folder")
     if path.name.endswith((".jsonl", ".jsonl.gz")):
         opener = gzip.open if path.name.endswith(".gz") else open
+        rows, ln = [], 0
         try:
             with opener(path, "rt") as fh:
-                rows = [json.loads(line) for line in fh if line.strip()]
-        except (OSError, ValueError) as e:
-            raise InputError(f"{path}: not a JSON-lines file of records ({type(e).__name__})") from None
+                for ln, line in enumerate(fh, 1):
+                    if line.strip():
+                        rows.append(json.loads(line))
+                        if not isinstance(rows[-1], dict):
+                            raise InputError(f"{path} line {ln}: not a record (a JSON object)")
+        except EOFError:
+            raise InputError(f"{path}: the compressed file is cut short (after line {ln})") from None
+        except (OSError, ValueError, zlib.error) as e:
+            if isinstance(e, InputError):
+                raise
+            raise InputError(f"{path} line {ln + 1}: not a JSON-lines file of records ({type(e).__name__})") from None
         if converged_only:     # as Dataset.records(converged_only=True): converged, no flag
             rows = [r for r in rows if r.get("converged", True) and not r.get("flag")]
         try:

@@ -9,13 +9,21 @@ travel with the weights): the optimiser then sees O(1) numbers whatever the barr
 """
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
+
+from ..errors import InputError
 
 
 class _Scaled(nn.Module):
     def __init__(self, target_mean: float, target_scale: float):
         super().__init__()
+        # a zero or NaN scale would turn every prediction into the mean, or into NaN
+        if not (math.isfinite(float(target_mean)) and math.isfinite(float(target_scale)) and target_scale > 0):
+            raise InputError(f"target_mean {target_mean}, target_scale {target_scale}: need finite numbers and "
+                             "a scale > 0")
         self.register_buffer("target_mean", torch.tensor(float(target_mean)))
         self.register_buffer("target_scale", torch.tensor(float(target_scale)))
 
@@ -40,8 +48,11 @@ class BarrierCNN(_Scaled):
     def __init__(self, channels: int, grid: int, n: int = 3, width: int = 60, pools: int = 3,
                  target_mean: float = 0.0, target_scale: float = 1.0):
         super().__init__(target_mean, target_scale)
+        if min(channels, grid, n, width) < 1 or pools < 0:
+            raise InputError(f"network: channels {channels}, grid {grid}, n {n}, width {width}, pools {pools}: "
+                             "need positive sizes")
         if grid % (2 ** pools):
-            raise ValueError(f"grid {grid} is not divisible by 2^{pools} (one halving per pool)")
+            raise InputError(f"grid {grid} is not divisible by 2^{pools} (one halving per pool)")
         self.config = dict(kind="cnn", channels=int(channels), grid=int(grid), n=int(n), width=int(width),
                            pools=int(pools))
         layers: list[nn.Module] = []
@@ -83,4 +94,4 @@ def build(config: dict, target_mean: float = 0.0, target_scale: float = 1.0) -> 
         return BarrierCNN(**c, target_mean=target_mean, target_scale=target_scale)
     if kind == "mlp":
         return SiteMLP(**c, target_mean=target_mean, target_scale=target_scale)
-    raise ValueError(f"unknown network kind {kind!r}")
+    raise InputError(f"network: unknown kind {kind!r} (cnn or mlp)")

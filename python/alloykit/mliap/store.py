@@ -18,6 +18,7 @@ import os
 import warnings
 from pathlib import Path
 
+from ..errors import InputError
 from .base import MLIAPUnified
 
 FORMAT = "alloykit.mliap.unified"
@@ -64,13 +65,13 @@ def _resolve(class_path: str, path: Path) -> type:
     module, _, qualname = class_path.partition(":")
     trusted = {m.strip() for m in os.environ.get("ALLOYKIT_MODEL_MODULES", "").split(",") if m.strip()}
     if not (module == "alloykit" or module.startswith("alloykit.") or module in trusted):
-        raise ValueError(f"{path}: model class {class_path} is not trusted; call "
+        raise InputError(f"{path}: model class {class_path} is not trusted; call "
                          "alloykit.mliap.register_model_class or set ALLOYKIT_MODEL_MODULES")
     obj = importlib.import_module(module)
     for part in qualname.split("."):
         obj = getattr(obj, part)
     if not (isinstance(obj, type) and issubclass(obj, MLIAPUnified) and hasattr(obj, "from_dict")):
-        raise ValueError(f"{path}: {class_path} is not a loadable MLIAPUnified model class")
+        raise InputError(f"{path}: {class_path} is not a loadable MLIAPUnified model class")
     return obj
 
 
@@ -87,10 +88,25 @@ def load_model(path: str | Path) -> MLIAPUnified:
             payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:    # not a torch archive, or one holding more than plain data
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ValueError(f"{path}: not an alloykit model file ({first[:160]})") from None
+        raise InputError(f"{path}: not an alloykit model file ({first[:160]})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ValueError(f"{path}: not an alloykit model file (no '{FORMAT}' tag)")
+        raise InputError(f"{path}: not an alloykit model file (no '{FORMAT}' tag)")
     if payload.get("version") != VERSION:
-        raise ValueError(f"{path}: model file version {payload.get('version')!r} is not supported (expected {VERSION})")
+        raise InputError(f"{path}: model file version {payload.get('version')!r} is not supported (expected {VERSION})")
     cls = _resolve(str(payload.get("class")), path)
-    return cls.from_dict(json.loads(payload["config"]), dict(payload["tensors"]))
+    try:
+        config, tensors = json.loads(payload["config"]), dict(payload["tensors"])
+    except (KeyError, TypeError, ValueError):
+        raise InputError(f"{path}: damaged model file (no readable config and tensors)") from None
+    for name, t in tensors.items():
+        if not isinstance(t, torch.Tensor):
+            raise InputError(f"{path}: tensor {name!r} is not a tensor")
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise InputError(f"{path}: tensor {name!r} contains NaN or inf")
+    try:
+        return cls.from_dict(config, tensors)
+    except InputError as e:
+        raise InputError(f"{path}: {e}") from None
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise InputError(f"{path}: damaged model file ({type(e).__name__}: {first[:120]})") from None

@@ -54,11 +54,36 @@ def _composition(text: str, names: list[str] | None):
 
 # ----------------------------------------------------------------------------- table
 
+# a table longer than this is refused without --force (k = 5 on BCC: 51,875 types, ~40 MB of
+# JSON); above PLOT_TYPES the bar chart (one bar per type) is skipped
+MAX_TABLE_TYPES, PLOT_TYPES = 20000, 2000
+
+
 def run_table(args) -> int:
+    from .enumerate import MAX_COLOURINGS, burnside_orbit_count, shell_directions
+
     names = args.species or [chr(ord("A") + i) for i in range(args.n_species)]
-    t = meta_table(args.lattice, len(names))
+    k, z = len(names), len(shell_directions(args.lattice))
+    if len(set(names)) != k:
+        raise InputError(f"--species: {' '.join(names)} names a species twice")
+    if k < 2:
+        raise InputError(f"--species: a table needs at least 2 species, got {' '.join(names)}")
+    if k ** z > MAX_COLOURINGS:
+        raise InputError(f"-k/--species: {args.lattice} with {k} species has {k}**{z} shell colourings, more than "
+                         f"the {MAX_COLOURINGS} that are enumerated explicitly")
+    n_types = burnside_orbit_count(args.lattice, k) * k       # Burnside: no enumeration needed
+    size_mb = n_types * (120 + 12 * k + 8 * z) / 1e6
+    estimate = (f"{args.lattice}, {k} species: {n_types:,} meta-structure types ({k}**{z} = {k ** z:,} shell "
+                f"colourings; about {size_mb:.0f} MB of JSON)")
+    if n_types > MAX_TABLE_TYPES and not args.force:
+        raise InputError(f"-k/--species: {estimate}, more than {MAX_TABLE_TYPES:,}; add --force to write it anyway")
+    if not args.quiet:
+        print(f"alloykit mpdm table: {estimate}; enumerating", file=sys.stderr, flush=True)
+    t = meta_table(args.lattice, k)
     out = _out(args)
     rows = t.rows(names)
+    if not args.quiet and n_types > PLOT_TYPES:
+        print(f"alloykit mpdm table: enumerated; writing {out / 'mpdm_table.json'}", file=sys.stderr, flush=True)
     _write(out / "mpdm_table.json", {"lattice": t.lattice, "species": names, "n_types": t.n_types,
                                      "n_shell_orbits": t.n_orbits, "z": t.z, "types": rows}, args.quiet)
     if t.n_types <= 400:
@@ -69,6 +94,10 @@ def run_table(args) -> int:
             print(f"{r['l']:>4} {r['centre']:>6} {shell:>24} {eta:>24} {r['omega']:>6}")
     print(f"{t.lattice}, {len(names)} species: {t.n_types} meta-structure types "
           f"({t.n_orbits} shell orbits x {len(names)} centres); omegas sum to {int(t.omega.sum())}")
+    if t.n_types > PLOT_TYPES:        # one bar per type: unreadable and minutes of matplotlib
+        if not args.quiet:
+            print(f"alloykit mpdm table: no plot for {t.n_types:,} types (more than {PLOT_TYPES:,})", file=sys.stderr)
+        return 0
     from .plots import _plt
 
     plt = _plt()
@@ -145,13 +174,13 @@ def run_count(args) -> int:
             total["theory_fractions"] = theory.tolist()
             total["chi_square"] = chi_square(counts, t, comp)
             panels.append((f"{lattice} {dict(zip(names, np.round(comp, 3).tolist()))}, {len(fs)} frame(s), "
-                           f"chi2/dof = {total['chi_square']['chi2_per_dof']:.2f}",
+                           + _chi_text(total["chi_square"], 2),
                            counts / max(counts.sum(), 1), theory, None))
         except InputError as e:           # a species absent: theory undefined
             total["theory"] = f"not compared: {e}"
         report["totals"].append(total)
         print(f"{lattice} {list(names)}: {int(counts.sum())} classified of {sum(f.n_atoms for f in fs)} atoms"
-              + (f", chi2/dof vs theory = {total['chi_square']['chi2_per_dof']:.3f}" if "chi_square" in total else
+              + (f", {_chi_text(total['chi_square'], 3)}" if "chi_square" in total else
                  f", {total['theory']}"))
     _write(out / "mpdm_count.json", report, args.quiet)
     if panels and all(len(p[2]) <= 400 for p in panels):
@@ -159,6 +188,12 @@ def run_count(args) -> int:
         fig = figure_bars(panels, meta_table(lattice, len(names)).n_orbits, names)
         fig.savefig(out / "mpdm_count.png", dpi=110, bbox_inches="tight")
     return 1 if errors else 0
+
+
+def _chi_text(stats: dict, digits: int) -> str:
+    if stats["chi2_per_dof"] is None:
+        return stats["note"]
+    return f"chi2/dof vs theory = {stats['chi2_per_dof']:.{digits}f} ({stats['dof']} dof)"
 
 
 # ----------------------------------------------------------------------------- energies
@@ -243,7 +278,9 @@ def register(subparsers) -> None:
   alloykit mpdm table --lattice fcc --species Cu Ni Co --out tables
 """)
     _help(q, "--species", "names of the species (sets k); default A B")
-    q.add_argument("-k", "--n-species", type=int, default=2, help="number of species when --species is not given")
+    q.add_argument("-k", "--n-species", type=cliopts.number_in(int, 2, 16), default=2, help="number of species when --species is not given")
+    q.add_argument("--force", action="store_true",
+                   help=f"write tables of more than {MAX_TABLE_TYPES:,} types (k = 5 on BCC, k = 3 on FCC)")
     q.set_defaults(func=run_table)
 
     q = sub.add_parser("theory", help="most probable distribution for a composition", formatter_class=_F,
@@ -270,9 +307,9 @@ def register(subparsers) -> None:
 """)
     q.add_argument("files", nargs="+", metavar="FILE")
     q.add_argument("--format", choices=("lammps-dump", "lammps-data", "ase"), help="default: from the name")
-    q.add_argument("--cutoff", type=float, help="neighbour cutoff (A); default 1.25 x nearest-neighbour distance")
-    q.add_argument("--rms-angle", type=float, help="rms shell-angle tolerance (deg; default 6)")
-    q.add_argument("--min-classified", type=float, default=0.5,
+    q.add_argument("--cutoff", type=cliopts.number_in(float, 0, 20, lo_open=True), help="neighbour cutoff (A); default 1.25 x nearest-neighbour distance")
+    q.add_argument("--rms-angle", type=cliopts.number_in(float, 0, 90, lo_open=True), help="rms shell-angle tolerance (deg; default 6)")
+    q.add_argument("--min-classified", type=cliopts.probability, default=0.5,
                    help="a frame with a smaller classified fraction is an error (default 0.5)")
     q.set_defaults(func=run_count)
 
@@ -287,10 +324,10 @@ def register(subparsers) -> None:
   alloykit mpdm energies --structure dft.extxyz --species Fe Cr --method ridge --ridge 0.5
 """)
     _help(q, "--species", "the two elements A B (default Fe Cr)")
-    q.add_argument("--cells", type=int, default=239, help="random cells to generate (default 239)")
-    q.add_argument("--size", type=int, default=3, help="cells are size^3 BCC unit cells (default 3: 54 atoms)")
+    q.add_argument("--cells", type=cliopts.number_in(int, 4, 100000), default=239, help="random cells to generate (default 239)")
+    q.add_argument("--size", type=cliopts.number_in(int, 1, 20), default=3, help="cells are size^3 BCC unit cells (default 3: 54 atoms)")
     q.add_argument("--box", default="aniso", choices=("iso", "aniso", "tri"), help="cell relaxation (default aniso)")
     q.add_argument("--method", default="lstsq", choices=("lstsq", "ridge", "torch", "all"))
-    q.add_argument("--ridge", type=float, default=1.0, help="ridge penalty (counts^2; default 1)")
-    q.add_argument("--test-fraction", type=float, default=0.2)
+    q.add_argument("--ridge", type=cliopts.nonneg_float, default=1.0, help="ridge penalty (counts^2; default 1)")
+    q.add_argument("--test-fraction", type=cliopts.open_fraction, default=0.2)
     q.set_defaults(func=run_energies)

@@ -32,8 +32,9 @@ def stage(ctx) -> dict:
     stats = chi_square(fc.counts, table, fc.composition)
     ctx.say(f"Random BCC Fe-20Cr, {fc.n_atoms} atoms: {fc.n_classified} classified into the 44 "
             f"meta-structures, {fc.n_unclassified} unclassified. Against the most probable "
-            f"distribution: chi2 = {stats['chi2']:.1f} for {stats['dof']} dof "
-            f"(chi2/dof = {stats['chi2_per_dof']:.2f}).")
+            + (f"distribution: chi2 = {stats['chi2']:.1f} for {stats['dof']} dof "
+               f"(chi2/dof = {stats['chi2_per_dof']:.2f})." if stats["chi2"] is not None else
+               f"distribution: {stats['note']}."))
     ctx.savefig(figure_bars([("Fe-20Cr random: counted vs most probable", fc.counts / fc.n_classified,
                               theory, None)], table.n_orbits, names), "mpdm_fe20cr.png")
 

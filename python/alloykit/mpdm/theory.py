@@ -180,14 +180,24 @@ def chi_square(observed, table: MetaTable, composition, min_expected: float = 5.
     big = e >= min_expected
     o_b, e_b = list(o[big]), list(e[big])
     if (~big).any():
-        o_b.append(o[~big].sum())
-        e_b.append(e[~big].sum())
+        o_small, e_small = o[~big].sum(), e[~big].sum()
+        if e_small >= min_expected or not e_b:
+            o_b.append(o_small)
+            e_b.append(e_small)
+        else:                       # the pooled bin is small too: add it to the smallest bin
+            k = int(np.argmin(e_b))
+            o_b[k] += o_small
+            e_b[k] += e_small
     o_b, e_b = np.array(o_b), np.array(e_b)
     keep = e_b > 0
-    stat = float((((o_b - e_b) ** 2)[keep] / e_b[keep]).sum())
     dof = int(keep.sum()) - 1
     z = (o - e)[e > 0] / np.sqrt(e[e > 0])
-    return {"chi2": stat, "dof": dof, "chi2_per_dof": stat / max(dof, 1),
-            "p_value": float(chi2_dist.sf(stat, dof)) if dof > 0 else None,
-            "max_abs_z": float(np.abs(z).max()) if z.size else None,
-            "n_counted": int(o.sum()), "bins_pooled": int((~big).sum())}
+    base = {"max_abs_z": float(np.abs(z).max()) if z.size else None, "n_counted": int(o.sum()),
+            "bins_pooled": int((~big).sum())}
+    if dof < 1:       # one bin (or none): the test is empty, never "chi2/dof = 0"
+        return {"chi2": None, "dof": 0, "chi2_per_dof": None, "p_value": None, **base,
+                "note": f"not enough data for a chi-square test ({int(o.sum())} atoms counted; "
+                        f"{int(big.sum())} types expected {min_expected:g} times or more)"}
+    stat = float((((o_b - e_b) ** 2)[keep] / e_b[keep]).sum())
+    return {"chi2": stat, "dof": dof, "chi2_per_dof": stat / dof, "p_value": float(chi2_dist.sf(stat, dof)),
+            **base}

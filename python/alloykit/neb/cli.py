@@ -9,6 +9,9 @@ from pathlib import Path
 from .. import cliopts
 from ..errors import InputError
 
+# ranks one command may ask mpiexec for: --replicas x --groups above this is refused
+MAX_REPLICAS, MAX_GROUPS, MAX_RANKS = 64, 64, 256
+
 EXAMPLES = """examples:
   # 8 barriers around each of 4 random sites of one Fe-20Cr sample, 11 replicas, here:
   alloykit neb run fecr.sqlite --composition Fe=0.8,Cr=0.2 --size 5 --sites 4 --potential FeCr
@@ -94,6 +97,9 @@ def run_cmd(args) -> int:
 
     comm = MPI.COMM_WORLD
     if comm.Get_size() == 1:
+        if args.replicas * args.groups > MAX_RANKS:
+            raise InputError(f"--replicas {args.replicas} x --groups {args.groups} = {args.replicas * args.groups} "
+                             f"MPI ranks; more than the {MAX_RANKS} one command starts (use mpiexec yourself)")
         plan = _plan(args)
         if not args.quiet:
             print(f"[neb] {'planned' if plan['created'] else 'resuming'} {args.dataset}: {plan['tasks']} vacancies",
@@ -189,22 +195,22 @@ def register(sub) -> None:
     src.add_argument("--structure", nargs="+", metavar="FILE",
                      help="samples from files (extxyz, POSCAR, LAMMPS dump or data, .gz too); typed LAMMPS files "
                           "need --species")
-    r.add_argument("--step", type=float, default=0.25, help="grid step (fractions multiple of it; default 0.25)")
-    r.add_argument("--min-fraction", type=float, default=0.0, help="grid: drop compositions with a smaller fraction")
-    r.add_argument("--per-composition", type=int, default=1, help="random samples per composition (default 1)")
-    r.add_argument("--size", type=int, default=5, help="cubic cells per edge (default 5: 250 BCC atoms)")
-    r.add_argument("--a", type=float, help="lattice parameter, A (default: Vegard's law; the box is relaxed)")
+    r.add_argument("--step", type=cliopts.number_in(float, 0, 1, lo_open=True), default=0.25, help="grid step (fractions multiple of it; default 0.25)")
+    r.add_argument("--min-fraction", type=cliopts.number_in(float, 0, 1, hi_open=True), default=0.0, help="grid: drop compositions with a smaller fraction")
+    r.add_argument("--per-composition", type=cliopts.positive_int, default=1, help="random samples per composition (default 1)")
+    r.add_argument("--size", type=cliopts.positive_int, default=5, help="cubic cells per edge (default 5: 250 BCC atoms)")
+    r.add_argument("--a", type=cliopts.positive_float, help="lattice parameter, A (default: Vegard's law; the box is relaxed)")
     r.add_argument("--frames", default=":", help="frames of --structure files: index or slice (default all)")
     r.add_argument("--relax-samples", action="store_true", help="relax each sample (positions and box) first")
     r.add_argument("--sites", default="all", help="vacancy sites per sample: all, a count (random), or i,j,k")
-    r.add_argument("--replicas", type=int, default=11, help="NEB replicas = MPI ranks per NEB (default 11)")
-    r.add_argument("--groups", type=int, default=1, help="NEBs at a time when not under mpiexec (default 1)")
-    r.add_argument("--spring", type=float, default=5.0, help="NEB spring, eV/A (default 5)")
-    r.add_argument("--ftol", type=float, default=0.001, help="NEB force tolerance, eV/A (default 0.001)")
-    r.add_argument("--n1", type=int, default=1000, help="step budget, plain NEB stage")
-    r.add_argument("--n2", type=int, default=1000, help="step budget, climbing-image stage")
+    r.add_argument("--replicas", type=cliopts.number_in(int, 3, MAX_REPLICAS), default=11, help="NEB replicas = MPI ranks per NEB (default 11)")
+    r.add_argument("--groups", type=cliopts.number_in(int, 1, MAX_GROUPS), default=1, help="NEBs at a time when not under mpiexec (default 1)")
+    r.add_argument("--spring", type=cliopts.positive_float, default=5.0, help="NEB spring, eV/A (default 5)")
+    r.add_argument("--ftol", type=cliopts.positive_float, default=0.001, help="NEB force tolerance, eV/A (default 0.001)")
+    r.add_argument("--n1", type=cliopts.positive_int, default=1000, help="step budget, plain NEB stage")
+    r.add_argument("--n2", type=cliopts.positive_int, default=1000, help="step budget, climbing-image stage")
     r.add_argument("--box", default="aniso", choices=["aniso", "iso", "none"], help="initial-state box relaxation")
-    r.add_argument("--env-cutoff", type=float, default=8.0, help="radius of the stored environment, A")
+    r.add_argument("--env-cutoff", type=cliopts.number_in(float, 0, 30, lo_open=True), default=8.0, help="radius of the stored environment, A")
     r.add_argument("--json", metavar="FILE", help="also write the final status here")
     r.set_defaults(func=run_cmd)
 

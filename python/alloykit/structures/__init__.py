@@ -7,14 +7,14 @@ from .composition import (CompositionRounded, composition_grid, composition_key,
                           exact_counts, format_composition, parse_composition, random_solid_solution,
                           vegard_lattice_parameter)
 from .hops import HopRecord
-from .io import (FrameError, guess_format, open_text, read_frames, read_structure, write_lammps_data,
+from .io import (FrameError, check_structure, guess_format, open_text, read_frames, read_structure, write_lammps_data,
                  write_lammps_dump)
 from .lattice import (Lattice, LatticeSites, NotCrystalline, detect_lattice, environment_lattice,
                       geometric_shells, lattice_points, lattice_sites)
 from .neighbours import cell_heights, neighbour_pairs, periodic_images, points_within
 from .species import check_species, index_of, species_indices, species_of
 
-__all__ = ["read_frames", "read_structure", "write_lammps_data", "write_lammps_dump", "guess_format",
+__all__ = ["check_structure", "read_frames", "read_structure", "write_lammps_data", "write_lammps_dump", "guess_format",
            "open_text", "FrameError", "parse_composition", "format_composition", "composition_key",
            "composition_of", "exact_counts", "composition_grid", "random_solid_solution",
            "vegard_lattice_parameter", "CompositionRounded", "Lattice", "LatticeSites", "NotCrystalline",

@@ -182,6 +182,10 @@ def check_lattice_name(lattice) -> str:
     return name
 
 
+# the largest sample built in memory: 1e7 atoms is ~2 GB as ase.Atoms
+MAX_ATOMS = 10_000_000
+
+
 def random_solid_solution(lattice: str, composition, size=(10, 10, 10), a: float | None = None,
                           seed: int = 0) -> Atoms:
     """A random solid solution: ``size`` conventional cubes of ``lattice`` ("bcc"/"fcc"),
@@ -194,6 +198,10 @@ def random_solid_solution(lattice: str, composition, size=(10, 10, 10), a: float
     reps = (int(size),) * 3 if np.isscalar(size) else tuple(int(s) for s in size)
     if len(reps) != 3 or min(reps) < 1:
         raise InputError(f"size: expected three positive repetitions, got {size!r}")
+    n_atoms = math.prod(reps) * (2 if lattice == "bcc" else 4)
+    if n_atoms > MAX_ATOMS:     # refused before numpy tries (and fails, or swaps for minutes)
+        raise InputError(f"size: {' x '.join(map(str, reps))} {lattice} cells = {n_atoms:.3g} atoms (about "
+                         f"{n_atoms * 200 / 1e9:.3g} GB as ase.Atoms); the limit is {MAX_ATOMS:.0e} atoms")
     comp = parse_composition(composition)
     a = vegard_lattice_parameter(lattice, comp) if a is None else a
     if not (math.isfinite(float(a)) and float(a) > 0):

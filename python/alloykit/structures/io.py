@@ -15,6 +15,11 @@ else ``Masses`` matched to standard atomic masses. A typed file with no way to k
 elements is an :class:`~alloykit.errors.InputError` naming the file -- never a guess.
 Frames are numbered from 0 (as ``index`` counts them); each frame carries
 ``info["source"]``, ``info["frame"]`` and, for dumps, ``info["timestep"]``.
+
+Every frame of every format passes :func:`check_structure` (finite coordinates, a periodic
+cell with volume, no two atoms within 0.1 A); header counts must match the atom lines in
+both directions (dumps, data files, POSCAR); ids are unique; element symbols are exact
+('fe' is refused, not capitalised); a cut or damaged ``.gz`` is an InputError.
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ import gzip
 import itertools
 import math
 import re
+import zlib
 from pathlib import Path
 from typing import Iterator
 
@@ -30,7 +36,8 @@ from ase import Atoms
 from ase.data import atomic_masses, atomic_numbers
 
 from ..errors import InputError
-from .species import check_species, element_of_mass, species_of, symbols_from_types
+from .neighbours import cell_heights, periodic_images
+from .species import check_species, element_of_mass, nearest_element, species_of, symbols_from_types
 
 
 class FrameError(InputError):
@@ -55,7 +62,7 @@ def guess_format(path) -> str:
     try:
         with open_text(p) as f:
             first = f.readline().strip()
-    except (OSError, UnicodeDecodeError, EOFError):
+    except (OSError, UnicodeDecodeError, EOFError, zlib.error):
         return "ase"
     return "lammps-dump" if first.startswith("ITEM: TIMESTEP") else "ase"
 
@@ -125,35 +132,166 @@ def read_structure(path, species=None, index=-1, **kw) -> Atoms:
     return frames[-1]
 
 
+def _is_poscar(p: Path) -> bool:
+    from ase.io.formats import filetype
+
+    try:
+        return filetype(str(p)) == "vasp"
+    except Exception:       # ASE's guess fails on odd files; then it is not a POSCAR we check
+        return False
+
+
+def _check_poscar_count(p: Path, n: int) -> None:
+    """ASE reads as many coordinate lines as the counts line says and ignores the rest: a
+    count below the lines would drop atoms silently."""
+    with open_text(p) as f:
+        lines = f.read().splitlines()
+    if len(lines) < 8:
+        return                      # ASE read it; nothing to compare
+    start = 6 if lines[5].split() and not lines[5].split()[0].isdigit() else 5
+    j = start + 1
+    if j < len(lines) and lines[j].strip()[:1] in ("s", "S"):      # Selective dynamics
+        j += 1
+    m = 0
+    for line in lines[j + 1:]:
+        try:
+            [float(w) for w in line.split()[:3]]
+        except ValueError:
+            break
+        if len(line.split()) < 3:
+            break
+        m += 1
+    if m != n:
+        raise InputError(f"{p}: the counts line says {n} atoms but {m} coordinate lines follow")
+
+
+def _check_xyz_symbols(p: Path) -> None:
+    """ASE capitalises (ext)xyz symbols ('fe', 'FE' -> Fe): a miscased symbol is refused
+    here instead, with the line. Frames are walked by their atom counts; anything ASE
+    itself cannot parse is left to ASE's error."""
+    with open_text(p) as f:
+        ln = 0
+        while True:
+            head = f.readline()
+            ln += 1
+            if not head.strip():
+                return
+            try:
+                n = int(head.split()[0])
+            except ValueError:
+                return
+            props = re.search(r"Properties=(\S+)", f.readline())
+            ln += 1
+            col, at = 0, None
+            fields = (props.group(1).strip('"') if props else "species:S:1:pos:R:3").split(":")
+            for name, _, width in zip(fields[0::3], fields[1::3], fields[2::3]):
+                if name in ("species", "symbols"):
+                    at = col
+                col += int(width) if width.isdigit() else 1
+            for line in itertools.islice(f, n):
+                ln += 1
+                words = line.split()
+                if at is not None and len(words) > at and words[at] not in atomic_numbers and not words[at].isdigit():
+                    hint = f" (did you mean {words[at].capitalize()!r}?)" if words[at].capitalize() in atomic_numbers \
+                        else ""
+                    raise InputError(f"{p} line {ln}: {words[at]!r} is not an element symbol{hint}")
+
+
 def _read_ase(p: Path, species, fmt) -> Iterator[Atoms]:
     import ase.io
 
-    k = 0
+    k, seen = 0, False
     try:
         # parallel=False: under MPI, ASE would read on rank 0 and broadcast, and a rank-0
         # failure would leave the others in that broadcast; each rank reads for itself
         for k, atoms in enumerate(ase.io.iread(str(p), index=":", format=fmt, parallel=False)):
-            if len(atoms) == 0:
-                raise InputError(f"{p} frame {k}: no atoms")
-            _check_positions(atoms, f"{p} frame {k}")
+            if k == 0 and fmt in (None, "vasp") and _is_poscar(p):
+                _check_poscar_count(p, len(atoms))
+            if k == 0 and (fmt in ("extxyz", "xyz") or (fmt is None and re.search(r"\.(ext)?xyz(\.gz)?$", p.name))):
+                _check_xyz_symbols(p)
+            check_structure(atoms, f"{p} frame {k}")
             if species is not None:
                 species_of(atoms, species, f"{p} frame {k}: species")
             atoms.info.update(source=str(p), frame=k)
+            seen = True
             yield atoms
     except InputError:
         raise
     except Exception as e:     # ASE raises many kinds on malformed files
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise InputError(f"{p} frame {k}: unreadable ({type(e).__name__}: {msg})") from None
+    if not seen:
+        raise InputError(f"{p}: no frame in the file (empty?)")
 
 
-def _check_positions(atoms: Atoms, where: str) -> None:
-    if not np.all(np.isfinite(atoms.positions)):
-        raise InputError(f"{where}: positions contain NaN or inf")
-    if not np.all(np.isfinite(atoms.cell.array)):
+# closer than this, two atoms are one atom written twice (or a corrupt coordinate)
+MIN_SEPARATION = 0.1        # A
+# beyond this a coordinate is corrupt (1e300, a unit mix-up), not a position in a cell
+MAX_COORDINATE = 1e7        # A
+
+
+def check_structure(atoms: Atoms, where: str, min_separation: float = MIN_SEPARATION) -> Atoms:
+    """The checks every reader and entry point applies to a structure, as one-line
+    InputErrors naming ``where``: atoms present, finite coordinates within
+    ``MAX_COORDINATE``, a finite periodic cell with volume (no flat or zero vector), and no
+    two atoms (or an atom and a periodic image) closer than ``min_separation``. Returns
+    ``atoms``."""
+    n = len(atoms)
+    if n == 0:
+        raise InputError(f"{where}: no atoms")
+    if np.any(atoms.numbers == 0):
+        raise InputError(f"{where}: atom {int(np.argmax(atoms.numbers == 0))} has no element (symbol X)")
+    pos, cell = atoms.positions, atoms.cell.array
+    bad = ~np.all(np.isfinite(pos), axis=1)
+    if bad.any():
+        raise InputError(f"{where}: atom {int(np.argmax(bad))} has a NaN or inf coordinate")
+    far = np.abs(pos).max(axis=1)
+    if far.max() > MAX_COORDINATE:
+        k = int(np.argmax(far))
+        raise InputError(f"{where}: atom {k} has a coordinate of {pos[k][np.argmax(np.abs(pos[k]))]:.3g} A "
+                         f"(beyond {MAX_COORDINATE:g} A: corrupt)")
+    if not np.all(np.isfinite(cell)):
         raise InputError(f"{where}: the cell contains NaN or inf")
-    if any(atoms.pbc) and abs(atoms.cell.volume) < 1e-9 and all(atoms.pbc):
-        raise InputError(f"{where}: the periodic cell has no volume")
+    pbc = np.asarray(atoms.pbc, dtype=bool)
+    if pbc.any():
+        h = cell_heights(atoms.cell.complete().array if not pbc.all() else cell)
+        if not h[pbc].min() > min_separation:
+            raise InputError(f"{where}: the periodic cell is degenerate (a zero or flat cell vector; "
+                             f"face spacings {', '.join(f'{x:.3g}' for x in h)} A)")
+    pair = closest_pair(atoms, min_separation)
+    if pair is not None:
+        i, j, d = pair
+        raise InputError(f"{where}: atoms {i} and {j} are {d:.3f} A apart (closer than {min_separation} A: "
+                         "duplicated or corrupt coordinates)")
+    return atoms
+
+
+def closest_pair(atoms: Atoms, r: float):
+    """(i, j, d) of some pair of atoms (periodic images included) closer than ``r``, or
+    None. Linear time whatever the input: atoms are binned in cubes of side r/sqrt(3)
+    first -- two in one cube are closer than r -- so the k-d tree never meets a pile of
+    coincident atoms (every atom at the origin)."""
+    from scipy.spatial import cKDTree
+
+    images, owner = periodic_images(atoms, r)
+    keys = np.floor(images / (r / np.sqrt(3.0))).astype(np.int64)
+    keys -= keys.min(axis=0)
+    span = keys.max(axis=0) + 1
+    if np.prod(span.astype(float)) < 2.0 ** 62:
+        flat = np.ravel_multi_index(keys.T, span)
+        order = np.argsort(flat, kind="stable")
+        same = np.flatnonzero(np.diff(flat[order]) == 0)
+    else:                                   # huge spread of coordinates: sort rows instead
+        order = np.lexsort(keys.T[::-1])
+        same = np.flatnonzero(np.all(np.diff(keys[order], axis=0) == 0, axis=1))
+    if len(same):
+        a, b = order[same[0]], order[same[0] + 1]
+        return int(owner[a]), int(owner[b]), float(np.linalg.norm(images[a] - images[b]))
+    pairs = cKDTree(images).query_pairs(r, output_type="ndarray")
+    if len(pairs):
+        a, b = pairs[0]
+        return int(owner[a]), int(owner[b]), float(np.linalg.norm(images[a] - images[b]))
+    return None
 
 
 # ----------------------------------------------------------------------------- dumps
@@ -202,17 +340,45 @@ def _read_dump(path: Path, species) -> Iterator[Atoms | FrameError]:
                     step = int(ts_line.split()[0])
                     label = f"{path} frame {frame} (timestep {step})"
                     atoms = _dump_frame(lines, label, species)
+                    _no_extra_lines(lines, label, len(atoms))
+                    try:
+                        check_structure(atoms, label)
+                    except InputError as e:
+                        raise FrameError(str(e)) from None
                     atoms.info.update(source=str(path), frame=frame, timestep=step)
                     yield atoms
                 except FrameError as e:
                     yield e
                 except (ValueError, IndexError, AttributeError) as e:
                     yield FrameError(f"{label}: malformed header ({e})")
-    except (OSError, EOFError, UnicodeDecodeError) as e:      # e.g. a cut gzip stream
-        yield FrameError(f"{label}: unreadable from here on ({type(e).__name__}: {e})")
+    except (OSError, EOFError, UnicodeDecodeError, zlib.error) as e:      # e.g. a cut gzip stream
+        yield FrameError(f"{label}: unreadable from here on ({_why(e)})")
         return
     if frame < 0:
         yield FrameError(f"{path}: no frame in the file (empty?)")
+
+
+def _why(e: BaseException) -> str:
+    if isinstance(e, EOFError):
+        return "the compressed file is cut short"
+    text = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    return f"{type(e).__name__}: {text[:100]}" if text else type(e).__name__
+
+
+def _no_extra_lines(lines: _Lines, label: str, n: int) -> None:
+    """After a frame's n atom lines comes the next frame or the end: more atom lines mean
+    NUMBER OF ATOMS is too small (the reader would drop atoms)."""
+    extra = []
+    while True:
+        line = lines.next()
+        if line is None or line.startswith("ITEM:"):
+            if line is not None:
+                lines.push([line])
+            break
+        if line.strip():
+            extra.append(line)
+    if extra:
+        raise FrameError(f"{label}: {n + len(extra)} atom lines where NUMBER OF ATOMS says {n}")
 
 
 def _expect(lines: _Lines, item: str, label: str) -> str:
@@ -334,8 +500,11 @@ _HEADER = re.compile(r"^\s*([-+.\deE]+)\s+([-+.\deE]+)\s+(xlo xhi|ylo yhi|zlo zh
 
 def _read_data(p: Path, species, atom_style) -> Atoms:
     where = f"{p}"
-    with open_text(p) as f:
-        text = f.read().splitlines()
+    try:
+        with open_text(p) as f:
+            text = f.read().splitlines()
+    except (OSError, EOFError, UnicodeDecodeError, zlib.error) as e:
+        raise InputError(f"{where}: unreadable ({_why(e)})") from None
     natoms = ntypes = None
     box = {}
     tilt = (0.0, 0.0, 0.0)
@@ -431,8 +600,9 @@ def _read_data(p: Path, species, atom_style) -> Atoms:
         for t in range(1, int(max(types.max(), ntypes or 0)) + 1):
             el = element_of_mass(masses[t]) if t in masses else None
             if el is None:
-                raise InputError(f"{where}: Masses of type {t} ({masses.get(t)}) matches no element; "
-                                 "give the species of each type (e.g. --species Fe Cr)")
+                got = "no Masses line" if t not in masses else \
+                    f"mass {masses[t]} matches no element (nearest {nearest_element(masses[t])})"
+                raise InputError(f"{where}: type {t}: {got}; give the species of each type (e.g. --species Fe Cr)")
             species.append(el)
     syms = symbols_from_types(types, species, where)
     order = np.argsort(ids, kind="stable")
@@ -442,7 +612,7 @@ def _read_data(p: Path, species, atom_style) -> Atoms:
         atoms.set_masses([masses.get(int(t), atomic_masses[atomic_numbers[s]])
                           for t, s in zip(atoms.arrays["type"], atoms.get_chemical_symbols())])
     atoms.info.update(source=str(p), frame=0, species=list(species))
-    return atoms
+    return check_structure(atoms, where)
 
 
 def _masses(rows, where) -> dict[int, float]:

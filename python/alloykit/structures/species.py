@@ -69,12 +69,24 @@ def species_indices(atoms: Atoms, species=None, where: str = "species") -> tuple
     return index_of(atoms.get_chemical_symbols(), names, where), names
 
 
+# elements a Masses line may name: up to plutonium (the heavier ones are synthetic, their
+# "masses" mass numbers -- a mass near 294 is a typo, not oganesson)
+MASS_ELEMENTS = 94
+
+
 def element_of_mass(mass: float, tol: float = 0.1) -> str | None:
-    """The element whose standard atomic mass is within ``tol`` amu of ``mass``, if exactly
-    one is (a LAMMPS data file's ``Masses``)."""
-    m = np.asarray(atomic_masses[1:], float)
+    """The element (Z <= 94) whose standard atomic mass is within ``tol`` amu of ``mass``,
+    if exactly one is (a LAMMPS data file's ``Masses``)."""
+    m = np.asarray(atomic_masses[1:MASS_ELEMENTS + 1], float)
     hits = np.flatnonzero(np.abs(m - float(mass)) <= tol)
     return chemical_symbols[int(hits[0]) + 1] if len(hits) == 1 else None
+
+
+def nearest_element(mass: float) -> str:
+    """'Fe (55.845)': the element of nearest standard mass, for messages."""
+    m = np.asarray(atomic_masses[1:MASS_ELEMENTS + 1], float)
+    k = int(np.argmin(np.abs(m - float(mass))))
+    return f"{chemical_symbols[k + 1]} ({m[k]:.3f})"
 
 
 def symbols_from_types(types: np.ndarray, species, where: str) -> list[str]:
