@@ -161,3 +161,51 @@ def test_site_features_and_baselines(records):
     nn_pred, res = fit_mlp(X, perms, hops.targets, parts["train"], parts["val"],
                            TrainConfig(epochs=3, batch_size=16, augment="symmetry"))
     assert nn_pred(parts["test"]).shape == (len(parts["test"]),) and len(res.history) == 3
+
+
+@pytest.mark.parametrize("kwargs, start", [
+    ({"lr": float("inf")}, "lr: must be a finite number > 0, got inf"),
+    ({"lr": float("nan")}, "lr: must be"),
+    ({"lr": 0.0}, "lr: must be"),
+    ({"epochs": 0}, "epochs: must be an integer >= 1, got 0"),
+    ({"epochs": 2.5}, "epochs: must be an integer"),
+    ({"batch_size": 1}, "batch_size: 1 would skip every batch"),
+    ({"batch_size": 0}, "batch_size: must be"),
+    ({"lr_factor": 1.0}, "lr_factor: must be"),
+    ({"stop_patience": 0}, "stop_patience: must be"),
+    ({"augment": "flip"}, "augment: 'flip' is not one of"),
+])
+def test_config_that_cannot_train_is_refused(kwargs, start):
+    """Issue 15: '--lr inf', '--epochs 0', '--batch-size 1' used to save an untrained model
+    ("best validation MAE inf at epoch -1")."""
+    from alloykit.errors import InputError
+
+    with pytest.raises(InputError) as err:
+        TrainConfig(**kwargs)
+    assert str(err.value).startswith(start) and "\n" not in str(err.value)
+    cfg = TrainConfig()
+    for k, v in kwargs.items():
+        setattr(cfg, k, v)        # changed after construction: fit() checks again
+    with pytest.raises(InputError):
+        from alloykit.cnn import fit
+
+        fit(torch.nn.Linear(1, 1), lambda i, a, g: torch.zeros(len(i), 1), torch.zeros(4), [0, 1, 2], [3], cfg,
+            progress=False)
+
+
+def test_diverged_training_is_an_error_not_a_model(records):
+    """Training whose validation MAE is NaN at every epoch: an error, not 'best epoch -1'."""
+    from alloykit.cnn import fit
+    from alloykit.errors import InputError
+
+    class Nan(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.ones(1))
+
+        def forward(self, x):
+            return self.w * x.sum(dim=1) * float("nan")
+    y = torch.rand(8)
+    with pytest.raises(InputError, match="^training diverged: the validation MAE was nan at every epoch"):
+        fit(Nan(), lambda i, a, g: torch.ones(len(i), 2), y, np.arange(6), np.arange(6, 8),
+            TrainConfig(epochs=2, batch_size=3), progress=False)

@@ -152,3 +152,58 @@ def test_bad_input_fails_with_one_line_naming_the_field(sample, tmp_path):
         run_mcmd(nickel, "FeCr", tmp_path / "ni", progress=False, steps=100, record_every=100)
     with pytest.raises(ValueError, match="^resume: no checkpoint"):
         run_mcmd(None, "FeCr", tmp_path / "empty", resume=True, progress=False)
+
+
+def test_death_between_restart_and_commit_resumes_the_right_trajectory(sample, reference, tmp_path, monkeypatch):
+    """Issue 15: the restart of step 400 written, checkpoint.json not yet replaced; then a
+    half-written last line of records.jsonl. The resume must still equal the reference."""
+    from alloykit.csro import mcmd
+
+    out = tmp_path / "torn"
+
+    class Died(Exception):
+        pass
+
+    def die_before_commit(path):
+        if path.name == "checkpoint.400.restart":
+            raise Died
+    monkeypatch.setattr(mcmd, "_fsync", die_before_commit)
+    with pytest.raises(Died):
+        run_mcmd(sample, "FeCr", out, species=SPECIES, progress=False, **SETTINGS)
+    monkeypatch.undo()
+    assert json.loads((out / "checkpoint.json").read_text())["step"] == 200
+    assert {p.name for p in out.glob("checkpoint.*restart")} == {"checkpoint.200.restart", "checkpoint.400.restart"}
+    with open(out / "records.jsonl", "a") as f:
+        f.write('{"step": 500, "time_ps": 1.0, "pe"')           # killed mid-line
+    with pytest.warns(UserWarning, match="dropped 2 record.*half-written last line"):
+        resumed = run_mcmd(None, "FeCr", out, resume=True, progress=False, **SETTINGS)
+    assert strip(resumed.records) == strip(reference.records)
+    assert np.array_equal(resumed.final.positions, reference.final.positions)
+    assert [p.name for p in out.glob("checkpoint.*restart")] == ["checkpoint.600.restart"]
+    # files that do not belong together: refused in one line naming the file
+    restart = out / "checkpoint.600.restart"
+    whole = restart.read_bytes()
+    restart.write_bytes(whole[:-10])
+    with pytest.raises(ValueError, match="^resume: .*checkpoint.600.restart is not the file"):
+        run_mcmd(None, "FeCr", out, resume=True, progress=False, **SETTINGS)
+    restart.write_bytes(whole)
+    lines = (out / "records.jsonl").read_text().splitlines()
+    (out / "records.jsonl").write_text("\n".join(lines[:2] + ["{junk"] + lines[3:]) + "\n")
+    with pytest.raises(ValueError, match="^resume: .*records.jsonl line 3: not a record"):
+        run_mcmd(None, "FeCr", out, resume=True, progress=False, **SETTINGS)
+
+
+def test_nvt_far_from_zero_pressure_suggests_npt(tmp_path):
+    atoms = fecr_default((4, 4, 4), seed=1)        # the 0 K volume: about +4 GPa at 1500 K
+    kw = dict(species=SPECIES, progress=False, temperature=1500.0, steps=600, record_every=100, shells=0,
+              swap_trials=0)
+    with pytest.warns(UserWarning, match=r"NVT at the starting volume: pressure \+\d.* GPa at 1500 K at step 500 "
+                                         r".*--ensemble npt"):
+        res = run_mcmd(atoms, "FeCr", tmp_path / "nvt", **kw)
+    assert res.records[-1]["pressure_bar"] > 1e4 and "NPT" in res.summary["notes"][0]
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = run_mcmd(atoms, "FeCr", tmp_path / "npt", ensemble="npt", **kw)
+    assert res.summary["notes"] == []

@@ -291,3 +291,39 @@ def test_watchdog_names_where_it_waited_and_can_be_turned_off(tmp_path):
                        text=True, timeout=TIMEOUT)
     assert p.returncode == 0 and p.stderr.count("exit 0]") == 2, p.stderr
     assert not _leftovers(env["ALLOYKIT_TEST_CASE"])
+
+
+# --- a driver's job ends with the driver ----------------------------------------------------
+DRIVER = r'''
+import os, subprocess, sys
+from alloykit import parallel
+rank = "from alloykit import parallel; import time; parallel.exit_with_driver(0.1); time.sleep(120)"
+cmd = [sys.argv[1], "-n", "2", sys.executable, "-c", rank]
+if sys.argv[2] == "tied":
+    parallel.run_tied(cmd)
+else:      # a launcher that would outlive the driver: only the ranks' own watch ends them
+    subprocess.run(cmd, env={**os.environ, parallel.DRIVER_ENV: str(os.getpid())})
+'''
+
+
+@pytest.mark.parametrize("how", ["tied", "watch only"])
+def test_killed_driver_takes_its_mpi_job(tmp_path, how):
+    script = tmp_path / "driver.py"
+    script.write_text(DRIVER)
+    tag = uuid.uuid4().hex
+    p = subprocess.Popen([sys.executable, str(script), str(VENV_BIN / "mpiexec"), how.split()[0]],
+                         env={**run_env(), "ALLOYKIT_TEST_CASE": tag}, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(_leftovers(tag)) < 5 and time.monotonic() < deadline:    # driver, mpiexec, proxy, 2 ranks
+        time.sleep(0.1)
+    time.sleep(1.0)                        # the ranks are past their imports
+    assert len(_leftovers(tag)) >= 5
+    p.kill()
+    p.wait()
+    t0 = time.monotonic()
+    while _leftovers(tag) and time.monotonic() - t0 < 15:
+        time.sleep(0.05)
+    left = _leftovers(tag)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"{how}: {len(left)} processes outlived the driver"

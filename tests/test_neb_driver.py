@@ -110,6 +110,22 @@ def test_unconverged_and_double_hump_are_flagged():
     assert r.barrier_forward < FE_MM_BARRIER - 0.05            # the wrong number it would have given
 
 
+@pytest.mark.parametrize("energies, index", [
+    ([0, 0.06, -0.04, -0.02, -0.14], 2),       # issue 15: a dip below the start, above the end
+    ([-0.14, -0.02, -0.04, 0.06, 0], 2),       # the same path backward
+    ([0, 0.5, -0.2, 0.3, -0.5], 2),            # a third state between the ends
+    ([0, 0.5, 0.9, -0.3, 0.1], 3),             # ... below both ends
+    ([0, 0.3, 0.63, 0.5, 0.63, 0.3, 0], None),  # Fe_mm's split vacancy: above both ends
+    ([0, 0.5, 0.1, 0.3, -0.5], None),          # a minimum above the start
+    ([0, 0.5, 0.2, -0.303, -0.30], None),      # a wiggle shallower than the tolerance
+    ([0, 0.4, -0.2, -0.5], None),              # plain downhill after the saddle
+])
+def test_intermediate_minimum_is_a_third_state(energies, index):
+    from alloykit.neb.driver import intermediate_minimum
+
+    assert intermediate_minimum(energies) == index
+
+
 def test_lammps_failure_is_a_flagged_record_not_a_barrier(tmp_path):
     from alloykit.lmp import Potential
 
@@ -135,7 +151,11 @@ def test_lattices_and_neighbour_shells():
     (bulk("Fe", "bcc", a=2.855, cubic=True), 0, {}, "too small"),
     (fe(3), 54, {}, "site: 54 out of range 0..53"),
     (fe(3), 0, {"potential": "Ta06A"}, "element(s) Fe not supported"),
-    (fe(3), 0, {"replicas": 2}, "replicas: 2; need at least 3"),
+    (fe(3), 0, {"replicas": 2}, "replicas: 2; need an integer from 3"),
+    (fe(3), 0, {"replicas": 1000}, "replicas: 1000; need an integer from 3 (initial, one image, final) to 64"),
+    (fe(3), 0, {"spring": float("inf")}, "spring: must be a finite number > 0, got inf"),
+    (fe(3), 0, {"ftol": float("nan")}, "ftol: must be a finite number > 0, got nan"),
+    (fe(3), 0, {"n1": 0}, "n1: step budget must be an integer from 1"),
     (fe(3), 0, {"potential": "nope"}, "potential: unknown name 'nope'"),
 ])
 def test_bad_input_is_one_line(atoms, site, settings, message):

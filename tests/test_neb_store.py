@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -99,6 +100,7 @@ import numpy as np
 from alloykit.neb import store
 from alloykit.structures import HopRecord
 con = store.connect({str(path)!r})
+print("writing", flush=True)
 k = 0
 while True:
     vac = {{"sample_id": "s", "vacancy_site": k, "energy_initial": -1.0, "unstable": False, "lattice": "bcc",
@@ -112,8 +114,9 @@ while True:
 """
     rng = np.random.default_rng(3)
     for _ in range(4):
-        p = subprocess.Popen([sys.executable, "-c", writer], env=run_env())
-        time.sleep(0.8 + rng.random())
+        p = subprocess.Popen([sys.executable, "-c", writer], env=run_env(), stdout=subprocess.PIPE, text=True)
+        assert p.stdout.readline() == "writing\n"     # imports take seconds on a loaded machine
+        time.sleep(0.3 + rng.random())
         p.send_signal(signal.SIGKILL)
         p.wait()
         check_whole(path)
@@ -165,8 +168,23 @@ def test_one_run_per_dataset_and_plan_is_checked(reference, tmp_path):
     try:
         r = run(["alloykit", "neb", "run", str(reference), *OPTIONS])
         assert r.returncode == 2 and "another run is computing" in r.stderr
+        assert f"(pid {os.getpid()} on " in r.stderr.splitlines()[-1], r.stderr
     finally:
         lock.release()
+    assert not lock.path.exists()          # no litter beside the dataset
+    # files that are no dataset: one line naming the file, and the file left as it was
+    other = tmp_path / "other.db"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE t(x)")
+    con.commit()
+    con.close()
+    (tmp_path / "notes.txt").write_text("some notes\n")
+    for path, why in ((other, "an SQLite database with other tables: t"), (tmp_path / "notes.txt", "")):
+        before = path.read_bytes()
+        r = run(["alloykit", "neb", "run", str(path), *OPTIONS])
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        assert f"{path}: not an alloykit NEB dataset ({why}" in r.stderr.splitlines()[-1], r.stderr
+        assert path.read_bytes() == before and not Path(str(path) + ".lock").exists()
     r = run(["alloykit", "neb", "run", str(reference), *OPTIONS, "--spring", "4"])
     assert r.returncode == 2 and "different plan" in r.stderr and "plan.settings.spring" in r.stderr, r.stderr
     r = run(["alloykit", "neb", "status", str(tmp_path / "none.sqlite")])

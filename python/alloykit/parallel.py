@@ -253,3 +253,97 @@ def make_folder(comm, path, option: str = "out"):
         except OSError as e:
             raise InputError(f"{option}: cannot make the folder {path}: {e.strerror or e}") from None
     return path
+
+
+# --- jobs started by a driver ---------------------------------------------------------------
+# A driver that starts ``mpiexec`` (``alloykit neb run`` without mpiexec) must take the job
+# with it when it dies, kill -9 included, or the ranks go on computing with nobody to stop
+# them. Hydra puts each of its proxies and ranks in a process group of its own, so a signal
+# to the driver's group does not reach them; but hydra tears the whole job down when its
+# ``mpiexec`` ends (measured: proxies and ranks gone 0.1-0.3 s after). So the kernel sends
+# ``mpiexec`` SIGTERM when the driver dies (``PR_SET_PDEATHSIG``), and every rank also
+# watches the driver (``ALLOYKIT_DRIVER_PID``), for launchers that do not clean up.
+DRIVER_ENV = "ALLOYKIT_DRIVER_PID"
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int):
+    """preexec_fn: the child gets SIGTERM when ``parent`` (the thread that forks it) dies.
+    libc is looked up here, before the fork: the child only makes the system call."""
+    import ctypes
+    import signal
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+    def pre():
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        if os.getppid() != parent:     # the driver died before prctl: nobody would signal us
+            os._exit(EXIT_STATUS)
+    return pre
+
+
+def run_tied(cmd, env=None, **kwargs):
+    """``subprocess.run(cmd, ...)`` for a child job (``mpiexec ...``) that must not outlive
+    this process: it is ended when this process dies (any signal) or leaves the wait with
+    an exception (Ctrl-C): SIGTERM, then SIGKILL after 10 s. Call it from the main thread
+    (the kernel's parent-death signal follows the thread that started the child)."""
+    import signal
+    import subprocess
+
+    env = dict(os.environ if env is None else env)
+    env[DRIVER_ENV] = str(os.getpid())
+    timeout = kwargs.pop("timeout", None)
+    if kwargs.pop("capture_output", False):
+        kwargs.update(stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    with subprocess.Popen(cmd, env=env, preexec_fn=_die_with(os.getpid()), **kwargs) as p:
+        try:
+            out, err = p.communicate(timeout=timeout)
+        except BaseException:
+            p.send_signal(signal.SIGTERM)       # hydra ends its proxies and ranks on SIGTERM
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+            raise
+    return subprocess.CompletedProcess(p.args, p.returncode, out, err)
+
+
+def exit_with_driver(poll: float = 1.0) -> None:
+    """In a rank started by :func:`run_tied`: end this process when the driver is gone
+    (a daemon thread polls it). Nothing to do when not started by a driver."""
+    import threading
+
+    text = os.environ.get(DRIVER_ENV, "")
+    if not text.isdigit():
+        return
+    pid = int(text)
+    try:
+        fd = os.pidfd_open(pid)     # immune to pid reuse from here on
+    except (AttributeError, OSError):
+        fd = None
+        if not _alive(pid):
+            os._exit(EXIT_STATUS)
+
+    def watch():
+        import select
+
+        while True:
+            if fd is not None:
+                gone = bool(select.select([fd], [], [], poll)[0])
+            else:
+                time.sleep(poll)
+                gone = not _alive(pid)
+            if gone:
+                print(f"{_label}: the driver (pid {pid}) is gone: ending this rank", file=sys.stderr, flush=True)
+                os._exit(EXIT_STATUS)
+    threading.Thread(target=watch, name="alloykit-driver-watch", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -41,6 +41,36 @@ class TrainConfig:
     amp: bool = True                # mixed precision, CUDA only
     eval_batch: int = 256
 
+    def __post_init__(self):
+        self.check()
+
+    def check(self) -> "TrainConfig":
+        """One-line InputErrors naming the setting: a run that cannot learn (lr inf, no
+        epoch, every batch skipped) must not save an untrained model."""
+        from ..sdm.hopset import AUGMENTS
+
+        def number(name, low, integer=False, low_ok=False, high=None):
+            v = getattr(self, name)
+            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            ok = ok and (v >= low if low_ok else v > low) and (high is None or v < high)
+            if not ok or (integer and int(v) != v):
+                rng = f"{'>=' if low_ok else '>'} {low:g}" + (f" and < {high:g}" if high is not None else "")
+                raise InputError(f"{name}: must be {'an integer' if integer else 'a finite number'} {rng}, got {v!r}")
+        number("epochs", 1, integer=True, low_ok=True)
+        number("lr", 0)
+        number("lr_factor", 0, high=1)
+        number("min_lr", 0, low_ok=True)
+        number("plateau_patience", 0, integer=True, low_ok=True)
+        number("stop_patience", 1, integer=True, low_ok=True)
+        number("eval_batch", 1, integer=True, low_ok=True)
+        number("batch_size", 1, integer=True, low_ok=True)
+        if self.batch_size < 2:     # batch norm needs two records: fit() skips smaller batches
+            raise InputError(f"batch_size: {self.batch_size} would skip every batch (batch norm needs at least 2 "
+                             "records per batch); use 2 or more")
+        if self.augment not in AUGMENTS:
+            raise InputError(f"augment: {self.augment!r} is not one of {', '.join(AUGMENTS)}")
+        return self
+
 
 @dataclass
 class TrainResult:
@@ -96,6 +126,9 @@ def fit(model: nn.Module, make_batch: Callable, targets: torch.Tensor, train_idx
     checkpoint: file written after every epoch; if it exists, training resumes from it.
     stop_after: stop after this epoch (to test resuming), keeping the checkpoint.
     """
+    config.check()      # also after dataclasses.replace or attribute changes
+    if len(train_idx) < 2:
+        raise InputError(f"{len(train_idx)} training record(s): batch norm needs at least 2 per batch")
     dev = next(model.parameters()).device
     if dev.type == "cuda":
         torch.backends.cudnn.benchmark = True      # fixed input shapes: let cuDNN pick its fastest kernels
@@ -151,6 +184,9 @@ def fit(model: nn.Module, make_batch: Callable, targets: torch.Tensor, train_idx
             bar.update(note=f"val MAE {val_mae:.4f} eV (best {state['best_val']:.4f})")
             if state["bad"] >= config.stop_patience or (stop_after is not None and epoch >= stop_after):
                 break
+    if state["best_epoch"] < 0 and state["history"]:
+        raise InputError(f"training diverged: the validation MAE was {state['history'][-1]['val_mae']} at every "
+                         f"epoch (lr {config.lr:g}; try a smaller one)")
     model.load_state_dict(state["best_state"])
     return TrainResult(model, state["history"], state["best_val"], state["best_epoch"],
                        stopped_early=state["bad"] >= config.stop_patience)

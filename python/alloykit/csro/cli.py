@@ -25,7 +25,8 @@ MCMD_EXAMPLES = """examples:
       --potential-file CuNi.eam.alloy --pair-style eam/alloy --out cuni
 
 outputs in --out: summary.json, records.jsonl (PE, acceptance, SRO per record), mcmd.png
-(PE and delta vs step), spectra.png (barrier spectra per moving species), checkpoint.restart, dumps/, initial.extxyz, final.extxyz, logs.
+(PE and delta vs step), spectra.png (barrier spectra per moving species), checkpoint.json with its
+checkpoint.<step>.restart, dumps/, initial.extxyz, final.extxyz, logs.
 """
 
 SRO_EXAMPLES = """examples:

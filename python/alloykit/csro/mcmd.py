@@ -26,23 +26,38 @@ outside the range go to the end bins). The movers' species come from the startin
 cutoff plus the skin, so such a run sets ``comm_modify cutoff``; more ghosts change the
 rounding of the trajectory, so that cutoff is part of the protocol of a resumed run.
 
-Files in ``out``: settings.json, initial.extxyz, records.jsonl, checkpoint.restart +
-checkpoint.json, log.<first step>.lammps, dumps/frame.<step>.lammpstrj.gz,
+Checkpoints are one atomic step: LAMMPS writes ``checkpoint.<step>.restart`` (a new name
+each time), then ``checkpoint.json`` (step, record count, the restart's name, size and
+SHA-256) replaces the previous one by a rename, and only then is the previous restart
+removed. Whenever the run dies, ``checkpoint.json`` names a whole restart of its own step;
+a resume checks that match (and LAMMPS's step after reading it), drops the records past
+the checkpoint and a half-written last line of ``records.jsonl`` (with a note), and refuses
+files that do not fit together.
+
+NVT runs at the volume of the starting structure: when the pressure at the first record
+1 ps into the run (or at its end, if sooner) exceeds 1 GPa (``NVT_PRESSURE_NOTE_BAR``),
+the run warns (a note on the command line) and points to NPT: at high temperature a 0 K
+volume is far from zero pressure.
+
+Files in ``out``: settings.json, initial.extxyz, records.jsonl, checkpoint.<step>.restart
++ checkpoint.json, log.<first step>.lammps, dumps/frame.<step>.lammpstrj.gz,
 final.extxyz, spectra.png (with spectra), summary.json (written even when the run stops on
 an error).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
-from ..lmp import Lammps, get_potential, safe_token
+from ..lmp import Lammps, get_potential, quote_path
 from ..parallel import agree, make_folder
 from ..structures import NotCrystalline, lattice_sites, random_solid_solution, species_of
 
@@ -51,6 +66,9 @@ PROTOCOL = ("temperature", "timestep", "ensemble", "pressure", "tdamp", "pdamp",
             "swap_trials", "sgcmc", "record_every", "checkpoint_every", "seed")
 SEED_MAX = 899_999_999        # LAMMPS' RanPark/RanMars seeds must stay below 900,000,000
 SKIN = 1.0                    # neighbour skin of the run (A)
+NVT_PRESSURE_NOTE_BAR = 1e4   # |P| above this (1 GPa) in NVT: suggest NPT
+PRESSURE_CHECK_PS = 1.0       # ... judged at the first record this long into a session (the
+                              # thermostat needs ~1 ps to heat the lattice; earlier is too low)
 
 
 @dataclass
@@ -229,6 +247,7 @@ class _Run:
         self.rank = comm.Get_rank() if comm is not None else 0
         self.progress = progress and self.rank == 0
         self.records: list = []
+        self.notes: list = []           # warnings of this session, also in summary.json
         self.lmp = self.shells = None
         self.t0 = time.perf_counter()
         self.barrier = self.movers = self.comm_cutoff = None   # barrier spectra (see module doc)
@@ -275,7 +294,7 @@ class _Run:
                       "thermo_modify norm no"])
         if s.dump_every:
             (self.out / "dumps").mkdir(exist_ok=True)
-            path = safe_token(str((self.out / "dumps").resolve() / "frame.*.lammpstrj.gz"), "out")
+            path = quote_path((self.out / "dumps").resolve() / "frame.*.lammpstrj.gz", "out")
             lmp.commands([f"dump ak_dump all custom/gz {int(s.dump_every)} {path} id type element x y z",
                           f"dump_modify ak_dump element {' '.join(species)} sort id"])
 
@@ -358,11 +377,44 @@ class _Run:
         return float(quenched.get_potential_energy())
 
     def checkpoint(self, step: int) -> None:
-        tmp = self.out / "checkpoint.new.restart"
-        self.lmp.command(f"write_restart {safe_token(str(tmp.resolve()), 'out')}")
+        """The restart under a name of its own, then the commit: checkpoint.json replaced
+        by a rename (see the module doc). The previous restart goes only after that."""
+        name = f"checkpoint.{step}.restart"
+        self.lmp.command(f"write_restart {quote_path((self.out / name).resolve(), 'out')}")
         if self.rank == 0:
-            os.replace(tmp, self.out / "checkpoint.restart")
-        self.write_json("checkpoint.json", {"step": step, "n_records": len(self.records)})
+            _fsync(self.out / name)
+            state = {"step": step, "n_records": len(self.records), "restart": name,
+                     **_file_digest(self.out / name)}
+            tmp = self.out / "checkpoint.json.tmp"
+            with open(tmp, "w") as f:
+                f.write(json.dumps(state, indent=1))
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.out / "checkpoint.json")
+            for old in _restarts(self.out):
+                if old.name != name:
+                    old.unlink(missing_ok=True)
+
+
+def _restarts(out: Path) -> list[Path]:
+    """Restart files of this run's checkpoints (the one-name form of older runs included)."""
+    return sorted(out.glob("checkpoint.*restart"))
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _file_digest(path: Path) -> dict:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return {"bytes": path.stat().st_size, "sha256": h.hexdigest()}
 
 
 def run_mcmd(atoms=None, potential=None, out="mcmd_out", settings: McmdSettings | None = None,
@@ -429,7 +481,7 @@ def _fresh(run: _Run, atoms, species):
         present = sorted(set(atoms.get_chemical_symbols()))
         s = run.s
         if run.rank == 0:
-            for stale in ("records.jsonl", "checkpoint.json", "checkpoint.restart", "summary.json"):
+            for stale in ["records.jsonl", "checkpoint.json", "summary.json", *_restarts(run.out)]:
                 (run.out / stale).unlink(missing_ok=True)      # a new run in an old folder
             ase.io.write(run.out / "initial.extxyz", atoms, format="extxyz", parallel=False)
             run.write_json("settings.json", {"settings": asdict(s), "potential": run.pot.name, "species": species,
@@ -495,15 +547,17 @@ def _resume(run: _Run):
         initial = ase.io.read(out / "initial.extxyz", parallel=False)
         present = sorted(set(initial.get_chemical_symbols()))
         step = int(ckpt["step"])
-        # records after the checkpoint are recomputed (identically): drop them
-        lines = (out / "records.jsonl").read_text().splitlines() if (out / "records.jsonl").exists() else []
-        run.records = [r for r in map(json.loads, lines) if r["step"] <= step]
+        restart = _checked_restart(out, ckpt)
+        run.records = _records_until(out / "records.jsonl", ckpt, run.rank == 0)
         if run.rank == 0:
             saved["settings"]["steps"] = s.steps
             run.write_json("settings.json", saved)
             tmp = out / "records.jsonl.tmp"
             tmp.write_text("".join(json.dumps(r) + "\n" for r in run.records))
             os.replace(tmp, out / "records.jsonl")
+            for orphan in _restarts(out):        # written by a run that died before its commit
+                if orphan != restart:
+                    orphan.unlink(missing_ok=True)
         if saved.get("comm_cutoff") is not None or run.comm_cutoff is not None:
             need, had = run.comm_cutoff, saved.get("comm_cutoff")
             if need is not None and (had is None or need > had):
@@ -515,15 +569,61 @@ def _resume(run: _Run):
         run.movers = _spectra_movers(run, initial)
     run.lmp = run.start_lammps(step)
     run.lmp.commands(["units metal", "atom_style atomic", "atom_modify map array",
-                      f"read_restart {safe_token(str((out / 'checkpoint.restart').resolve()), 'out')}"])
+                      f"read_restart {quote_path(restart.resolve(), 'out')}"])
+    at = int(run.lmp.raw.extract_global("ntimestep"))
+    if at != step:
+        raise InputError(f"resume: {restart} is at step {at} but {out / 'checkpoint.json'} says {step}")
     run.setup(species, present, step)
     return step, species, present
+
+
+def _checked_restart(out: Path, ckpt: dict) -> Path:
+    """The restart file checkpoint.json names, checked against its size and digest."""
+    restart = out / ckpt.get("restart", "checkpoint.restart")     # older runs: one fixed name
+    if not restart.is_file():
+        raise InputError(f"resume: {restart} (named by {out / 'checkpoint.json'}) is missing")
+    if "sha256" in ckpt and _file_digest(restart) != {"bytes": ckpt["bytes"], "sha256": ckpt["sha256"]}:
+        raise InputError(f"resume: {restart} is not the file {out / 'checkpoint.json'} was written for "
+                         "(changed or damaged)")
+    return restart
+
+
+def _records_until(path: Path, ckpt: dict, note: bool) -> list[dict]:
+    """The records up to the checkpoint's step, checked against its count. Records past it
+    are recomputed (identically) and dropped, like a half-written last line (a run killed
+    while writing it); a damaged line before the end is an error naming it."""
+    step, lines = int(ckpt["step"]), path.read_text().split("\n") if path.exists() else []
+    if lines and lines[-1] == "":
+        lines.pop()
+    records, torn = [], False
+    for k, line in enumerate(lines):
+        try:
+            rec = json.loads(line)
+            if not isinstance(rec, dict) or not isinstance(rec.get("step"), int):
+                raise ValueError("no step")
+        except ValueError:
+            if k == len(lines) - 1:
+                torn = True
+                break
+            raise InputError(f"resume: {path} line {k + 1}: not a record of this run") from None
+        records.append(rec)
+    kept = [r for r in records if r["step"] <= step]
+    if note and (torn or len(kept) < len(records)):
+        warnings.warn(f"resume: {path.name}: dropped {len(records) - len(kept)} record(s) past the checkpoint at "
+                      f"step {step}" + (" and a half-written last line" if torn else "") + "; recomputing them",
+                      stacklevel=2)
+    expected = ckpt.get("n_records", len(kept))
+    if len(kept) != expected or (kept and kept[-1]["step"] != step):
+        raise InputError(f"resume: {path} has {len(kept)} records up to step {step}, the checkpoint expects "
+                         f"{expected}; these files do not belong together (start a new run)")
+    return kept
 
 
 def _loop(run: _Run, step: int, species, present, on_record) -> str:
     from ..progress import Progress
 
     s = run.s
+    check_at = step + int(np.ceil(PRESSURE_CHECK_PS / s.timestep))    # this session's pressure check
     with Progress("mcmd", total=s.steps, enabled=run.progress) as bar:
         bar.done = step
         while step < s.steps:
@@ -547,12 +647,27 @@ def _loop(run: _Run, step: int, species, present, on_record) -> str:
             stop, failed = run.bcast((stop, error is not None))
             if failed:
                 raise error if error is not None else RuntimeError("on_record raised on rank 0")
+            if check_at is not None and (step >= check_at or step >= s.steps or stop):
+                if run.rank == 0:
+                    _pressure_note(run, rec)
+                check_at = None
             if stop or step >= s.steps or (s.checkpoint_every and step % s.checkpoint_every == 0):
                 run.checkpoint(step)
             bar.update(n, note=f"PE {rec['pe_per_atom']:.5f} eV/atom")
             if stop:
                 return "stopped early (converged)" if conv and conv["converged"] else "stopped by callback"
     return "completed"
+
+
+def _pressure_note(run: _Run, rec: dict) -> None:
+    """NVT keeps the starting volume: say so when it is far from this temperature's."""
+    p = rec["pressure_bar"]
+    if run.s.ensemble == "nvt" and abs(p) > NVT_PRESSURE_NOTE_BAR:
+        text = (f"NVT at the starting volume: pressure {p / 1e4:+.1f} GPa at {run.s.temperature:g} K at "
+                f"step {rec['step']} (beyond {NVT_PRESSURE_NOTE_BAR / 1e4:g} GPa); for this temperature's volume use "
+                "NPT (--ensemble npt, or ensemble='npt')")
+        run.notes.append(text)
+        warnings.warn(text, stacklevel=2)
 
 
 def _summary(run: _Run, status: str) -> dict:
@@ -567,7 +682,7 @@ def _summary(run: _Run, status: str) -> dict:
             "swaps_last": recs[-1].get("swaps") if recs else None,
             "sro_first": recs[0].get("sro") if recs else None, "sro_last": recs[-1].get("sro") if recs else None,
             "barriers_last": next((r["barriers"] for r in reversed(recs) if "barriers" in r), None),
-            "wall_s": round(wall, 2), "steps_per_s_this_session": round(steps_done / wall, 2) if wall > 0 else None}
+            "notes": run.notes, "wall_s": round(wall, 2), "steps_per_s_this_session": round(steps_done / wall, 2) if wall > 0 else None}
 
 
 def _finish(run: _Run, species, status: str) -> McmdResult:

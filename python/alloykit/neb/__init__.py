@@ -11,7 +11,9 @@ which also run by hand (``mpiexec -n 11 lmp -partition 11x1 -in inputs/in.neb -v
 - :func:`vacancy_hops`: all hops of one vacancy of an ``ase.Atoms`` sample.
 - :func:`plan_dataset` + :func:`launch` / :func:`run_farm`: a crash-safe dataset over
   many samples and sites, farmed over MPI groups of ``replicas`` ranks
-  (``mpiexec -n N alloykit neb run ... --replicas R`` runs N/R NEBs at once).
+  (``mpiexec -n N alloykit neb run ... --replicas R`` runs N/R NEBs at once). One run at
+  a time per dataset (a second is refused, naming the holder's pid); a killed
+  ``alloykit neb run`` (kill -9 too) takes its mpiexec job with it; rerun to resume.
 - :func:`grid_samples`, :func:`composition_grid`, :func:`file_samples`: random solid
   solutions over a k-component simplex; CSRO samples from files (typed LAMMPS dumps and
   data files need ``species``, the element of each type).

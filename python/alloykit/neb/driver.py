@@ -17,7 +17,12 @@ Flags (comma-separated in ``record.flag``; "" when fine):
   (Fe_mm with 5 replicas), not a saddle.
 - ``path_too_long``: the band's length exceeds twice the straight end-to-end distance
   (images slid into other, equivalent basins).
-- ``intermediate_minimum``: an image lies more than 0.01 eV below both end states.
+- ``intermediate_minimum``: the path has a local minimum more than 0.01 eV below the
+  state a barrier is measured from (the initial state forward, the final one backward),
+  with a well deeper than 0.01 eV: the band crosses a third state, so it is two hops and
+  neither barrier is that of one hop (e.g. ``[0, 0.06, -0.04, -0.02, -0.14]``: the
+  0.06 eV "barrier" leads into a state 0.04 eV below the start). Such records are kept,
+  flagged, and not usable; they are not split (the intermediate state is not relaxed).
 - ``nonpositive_barrier``: forward or backward barrier <= 0.
 - ``lammps_error``: LAMMPS failed; the barriers are NaN.
 
@@ -46,8 +51,10 @@ from . import scripts
 from .sites import hop_neighbours
 
 OFF_SITE = 0.4          # x d1: an atom further than this from its site has left it
-MIN_DROP = 0.01         # eV: an image this far below both ends is another minimum
+MIN_DROP = 0.01         # eV: a minimum this far below an end state (and this deep) is another state
 CURV_STEP = 0.02        # A: step along the tangent for the climbing-image check
+MAX_REPLICAS = 64       # one MPI rank each: more is a typo, not a finer path for a vacancy hop
+MAX_STEPS = 1_000_000   # NEB step budget per stage
 
 
 @dataclass(frozen=True)
@@ -66,15 +73,22 @@ class NebSettings:
     env_cutoff: float = 8.0      # A
 
     def check(self) -> "NebSettings":
-        if int(self.replicas) != self.replicas or self.replicas < 3:
-            raise InputError(f"replicas: {self.replicas}; need at least 3 (initial, one image, final)")
+        if not isinstance(self.replicas, (int, float)) or int(self.replicas) != self.replicas \
+                or not 3 <= self.replicas <= MAX_REPLICAS:
+            raise InputError(f"replicas: {self.replicas}; need an integer from 3 (initial, one image, final) "
+                             f"to {MAX_REPLICAS} (one MPI rank each)")
         if self.box not in ("aniso", "iso", "none"):
             raise InputError(f"box: {self.box!r} is not aniso, iso or none")
         for name in ("spring", "ftol", "relax_ftol", "env_cutoff"):
-            if not getattr(self, name) > 0:
-                raise InputError(f"{name}: must be > 0, got {getattr(self, name)}")
-        if self.etol < 0 or self.n1 < 1 or self.n2 < 1:
-            raise InputError("etol >= 0 and step budgets n1, n2 >= 1 required")
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise InputError(f"{name}: must be a finite number > 0, got {v}")
+        if not (isinstance(self.etol, (int, float)) and math.isfinite(self.etol) and self.etol >= 0):
+            raise InputError(f"etol: must be a finite number >= 0, got {self.etol}")
+        for name in ("n1", "n2"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or not 1 <= v <= MAX_STEPS:
+                raise InputError(f"{name}: step budget must be an integer from 1 to {MAX_STEPS}, got {v}")
         potential(self.potential)
         return self
 
@@ -335,7 +349,7 @@ def _record(atoms, j, vec, ident, vac, final, prefix, error, common) -> HopRecor
         flags.append("unconverged")
     if out.path_length > 2 * np.linalg.norm(_mic(xf - vac["x"], cell)):
         flags.append("path_too_long")
-    if len(e) > 2 and e[1:-1].min() < min(e[0], e[-1]) - MIN_DROP:
+    if intermediate_minimum(e) is not None:
         flags.append("intermediate_minimum")
     if fwd <= 0 or bwd <= 0:
         flags.append("nonpositive_barrier")
@@ -348,6 +362,22 @@ def _record(atoms, j, vec, ident, vac, final, prefix, error, common) -> HopRecor
     rec.extra.update(mep_energies=(e - e[0]).tolist(), mep_coords=list(out.coords), error="", neb_steps=out.steps,
                      max_force=out.max_force, path_length=out.path_length, climbing_replica=out.climber)
     return rec
+
+
+def intermediate_minimum(energies, tol: float = MIN_DROP) -> int | None:
+    """Index of the first image that is a third state along the path, or None: a local
+    minimum more than ``tol`` below either end state (the start of the forward or of the
+    backward saddle path) whose well, up to the lower of the highest images on either
+    side, is deeper than ``tol`` (a smaller wiggle is NEB noise). A shallow minimum above
+    both ends (Fe_mm's split vacancy between two humps) is no such state."""
+    e = np.asarray(energies, float)
+    for k in range(1, len(e) - 1):
+        if not (e[k] < e[k - 1] and e[k] <= e[k + 1]):
+            continue
+        well = min(e[:k].max(), e[k + 1:].max()) - e[k]
+        if e[k] < max(e[0], e[-1]) - tol and well > tol:
+            return k
+    return None
 
 
 def _climber_at_minimum(prefix, c, cell, species, pot) -> bool:

@@ -7,8 +7,9 @@ finished vacancy to the dataset itself. Without mpiexec, :func:`launch` starts
 ``mpiexec -n groups*R python -m alloykit.neb DATASET`` and waits.
 
 One run at a time per dataset: rank 0 holds an exclusive lock on ``DATASET.lock`` (the
-kernel drops it when the process dies, kill -9 included). Any error on any rank aborts
-the whole job (``MPI_Abort``, one line: groups work apart, with no common step to agree
+kernel drops it when the process dies, kill -9 included; the file goes when the run ends).
+A driver killed, even by kill -9, takes its mpiexec job with it
+(:func:`alloykit.parallel.run_tied`). Any error on any rank aborts the whole job (``MPI_Abort``, one line: groups work apart, with no common step to agree
 at): a rerun resumes from the last finished vacancy. Opening the dataset and checking it
 against the job are agreed (:mod:`alloykit.parallel`): every rank ends with the same error.
 """
@@ -18,6 +19,7 @@ import fcntl
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -25,7 +27,7 @@ from pathlib import Path
 
 from ..errors import AlloykitError, InputError, one_line
 from ..lmp import safe_token
-from ..parallel import end_job, on_root
+from ..parallel import DRIVER_ENV, end_job, exit_with_driver, on_root, run_tied
 from ..progress import Progress
 from ..structures import lattice_sites
 from . import samples as smp
@@ -79,26 +81,56 @@ def plan_dataset(path, samples, sites, settings: NebSettings, seed: int = 0, rec
 
 
 class RunLock:
-    """Exclusive lock on ``DATASET.lock`` for the duration of a run."""
+    """One run at a time per dataset: an ``flock`` on ``DATASET.lock``, which the kernel
+    drops when its holder dies (kill -9 included), so a lock left by a killed run is simply
+    taken over. The file names its holder (pid, host, driver) for the refusal message, and
+    is removed when the holder releases it: no litter after a run."""
 
     def __init__(self, path):
+        self.dataset = Path(path)
         self.path = Path(str(path) + ".lock")
         self.fd = None
 
     def acquire(self) -> None:
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(self.fd)
-            self.fd = None
-            raise FarmError(f"{self.path.with_suffix('')}: another run is computing this dataset") from None
+        while True:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as e:
+                raise InputError(f"{self.path}: cannot make the run's lock file ({e.strerror})") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "starting up"
+                os.close(fd)
+                raise FarmError(f"{self.dataset}: another run is computing this dataset ({holder}); "
+                                "wait for it, or stop it and rerun to resume") from None
+            # a holder that released meanwhile removed the file: the lock must be on the one on disk
+            try:
+                if os.stat(self.path).st_ino == os.fstat(fd).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+        driver = os.environ.get(DRIVER_ENV, "")
+        os.ftruncate(fd, 0)
+        os.write(fd, (f"pid {os.getpid()} on {socket.gethostname()}"
+                      + (f", started by pid {driver}" if driver.isdigit() else "") + "\n").encode())
+        self.fd = fd
 
     def release(self) -> None:
         if self.fd is not None:
+            self.path.unlink(missing_ok=True)    # still held: no other run can have this file locked
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
             self.fd = None
+
+    def clear(self) -> None:
+        """Remove a lock file left by a run that died (nothing if one still holds it)."""
+        try:
+            self.acquire()
+        except FarmError:
+            return
+        self.release()
 
 
 def run_farm(path, comm=None, progress: bool = True) -> dict | None:
@@ -194,15 +226,23 @@ def launch(path, groups: int = 1, replicas: int | None = None, quiet: bool = Fal
             replicas = int(ds.settings["replicas"])
     if groups < 1:
         raise InputError(f"groups: {groups}; need at least 1")
+    most = max(64, 16 * (os.cpu_count() or 1))     # oversubscribing is fine (MPICH throttled), to a point
+    if groups * replicas > most:
+        raise InputError(f"groups: {groups} x {replicas} replicas would start {groups * replicas} MPI ranks on "
+                         f"{os.cpu_count()} cores (at most {most} here); use fewer groups, or mpiexec on more nodes")
     lock = RunLock(path)    # fail here, in one line, rather than in every rank
     lock.acquire()
     lock.release()
     cmd = [mpiexec(), "-n", str(groups * replicas), sys.executable, "-m", "alloykit.neb", str(path)]
     if quiet:
         cmd.append("--quiet")
-    # the farm's own output is progress: keep it off this process's stdout
-    r = subprocess.run(cmd, env=neb_env(), stdout=subprocess.PIPE if quiet else sys.stderr.fileno(),
-                       stderr=subprocess.PIPE if quiet else None, text=True)
+    # the farm's own output is progress: keep it off this process's stdout. The job dies
+    # with this process (kill -9 included): see alloykit.parallel.run_tied
+    try:
+        r = run_tied(cmd, env=neb_env(), stdout=subprocess.PIPE if quiet else sys.stderr.fileno(),
+                     stderr=subprocess.PIPE if quiet else None, text=True)
+    finally:
+        lock.clear()        # the job's rank 0 held it; one that failed may have left the file
     if r.returncode != 0:
         tail = (r.stderr or "").strip().splitlines()[-5:] if quiet else []
         raise FarmError(f"NEB farm exited with status {r.returncode}" + (": " + " | ".join(tail) if tail else ""))
@@ -219,6 +259,7 @@ def main(argv=None) -> int:
         return 2
     from mpi4py import MPI
 
+    exit_with_driver()      # started by 'alloykit neb run': end with it, even if mpiexec lingers
     try:
         summary = run_farm(argv[0], MPI.COMM_WORLD, progress=not quiet)
     except AlloykitError as e:

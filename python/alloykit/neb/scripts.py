@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..parallel import run_tied
 from ..lmp import Lammps, LammpsError
 from ..lmp.commands import check_command, var_args
 from ..lmp.session import MPICH_THROTTLE
@@ -126,7 +126,8 @@ def run_neb(variables: dict, replicas: int, log: Path, comm=None) -> None:
         return
     cmd = [mpiexec(), "-n", str(replicas), sys.executable, "-m", "alloykit.lmp",
            "-log", str(log), "-screen", "none", "-nocite", *args]
-    r = subprocess.run(cmd, env=neb_env(), capture_output=True, text=True)
+    # tied to this process: a killed driver takes mpiexec, its proxy and the ranks with it
+    r = run_tied(cmd, env=neb_env(), capture_output=True, text=True)
     if r.returncode != 0:
         msg = (r.stderr.strip().splitlines() or ["mpiexec failed"])[-1]
         raise LammpsError(f"NEB ({replicas} replicas): {msg}")

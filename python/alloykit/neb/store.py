@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS starts(sample_id TEXT NOT NULL, site INTEGER NOT NULL
     PRIMARY KEY(sample_id, site));
 """
 FORMAT = 1
+TABLES = {"meta", "samples", "tasks", "vacancies", "hops", "timings", "starts"}
 
 
 def connect(path, readonly: bool = False) -> sqlite3.Connection:
@@ -67,6 +68,12 @@ def connect(path, readonly: bool = False) -> sqlite3.Connection:
         raise InputError(f"{path}: cannot open the dataset ({e})") from None
     try:
         con.execute("PRAGMA busy_timeout=600000")
+        # another program's SQLite file: refuse it before changing anything in it
+        foreign = sorted({r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")} - TABLES)
+        if foreign:
+            con.close()
+            raise InputError(f"{path}: not an alloykit NEB dataset (an SQLite database with other tables: "
+                             f"{', '.join(foreign[:3])}); give a new file name")
         if not readonly:
             con.execute(f"PRAGMA journal_mode={mode}")
             con.execute("PRAGMA synchronous=FULL")
