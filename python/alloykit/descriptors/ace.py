@@ -153,6 +153,7 @@ class ACE:
         """
         from ..structures import neighbour_pairs
 
+        self.check_pair_budget(atoms)
         i, j, _, _, shift = neighbour_pairs(atoms, self.rmax, sort=False, shifts=True)
         pos = positions if positions is not None else torch.tensor(atoms.positions, dtype=self.dtype)
         pos = pos.to(self.device, self.dtype)
@@ -161,6 +162,20 @@ class ACE:
         rij = pos[j_t] - pos[i_t] + torch.from_numpy(shift).to(self.device, self.dtype) @ cell
         el = torch.from_numpy(self.element_index(atoms.get_chemical_symbols())).to(self.device)
         return Pairs(rij=rij, i=i_t, jelem=el[j_t], ielem=el, j=j_t)
+
+    MAX_PAIRS = 5 * 10 ** 7
+
+    def check_pair_budget(self, atoms) -> None:
+        """Refuse before the neighbour search a structure whose pair list could not be held
+        (a cutoff or lattice parameter off by orders of magnitude), with the estimate."""
+        if not all(atoms.pbc) or len(atoms) == 0:
+            return
+        density = len(atoms) / max(atoms.get_volume(), 1e-300)
+        pairs = len(atoms) * density * 4 / 3 * np.pi * self.rmax ** 3
+        if pairs > self.MAX_PAIRS:
+            raise InputError(f"rcut: a {self.rmax:.3g} A cutoff on {len(atoms)} atoms at {density:.3g} atoms/A^3 "
+                             f"means ~{pairs:.2g} neighbour pairs (limit {self.MAX_PAIRS:.0e}): lower the cutoff "
+                             "or check the cell's lattice parameter")
 
     def compute(self, atoms, positions: torch.Tensor | None = None) -> torch.Tensor:
         """Per-atom descriptors (natoms, ndescriptors) of an ase.Atoms."""

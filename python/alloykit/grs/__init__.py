@@ -21,11 +21,13 @@ from ..errors import InputError
 from ..structures import cell_heights, parse_composition
 from .anneal import AnnealResult, Moves, anneal
 from .candidates import exact_counts, hnf_matrices, lattice_candidate, random_dense_cell
+from .lexicographic import lexicographic_search
 from .loss import GRSLoss
 from .potential import GRSPotential
 from .target import Target, read_structures
 
-__all__ = ["build_target", "generate", "check_cutoff", "GRSResult", "Target", "GRSLoss", "GRSPotential",
+__all__ = ["build_target", "random_alloy_target", "generate", "lexicographic_search", "check_size", "check_cutoff",
+           "GRSResult", "Target", "GRSLoss", "GRSPotential",
            "Moves", "anneal", "AnnealResult", "lattice_candidate", "random_dense_cell", "hnf_matrices",
            "exact_counts", "read_structures"]
 
@@ -41,6 +43,40 @@ def build_target(structures, nmax=(8, 2, 2, 1), lmax=(0, 2, 2, 1), rcut=None, ma
 
     ace = ACE(elements, nmax, lmax, rcut=rcut) if elements is not None else None
     return Target.from_structures(structures, ace, max_moment=max_moment, nmax=nmax, lmax=lmax, rcut=rcut)
+
+
+def random_alloy_target(lattice: str, a: float, composition, size: int = 10, seed: int = 0, nshells: int = 3,
+                        **ace_kwargs) -> Target:
+    """The ideal random alloy of ``composition`` on ``lattice`` ("bcc"/"fcc", parameter
+    ``a``): its pair part is analytic (alpha = 0 in every shell), its ACE moments those of
+    a ``size``^3-cube random solid solution (2000 BCC atoms by default) built here."""
+    from ..structures import random_solid_solution
+    from .pairorder import distance_shells
+
+    big = random_solid_solution(lattice, composition, size=size, a=a, seed=seed)
+    target = build_target(big, **ace_kwargs)
+    nel = len(target.elements)
+    target.pair_radii = distance_shells(big, nshells)[3]
+    target.pair_alpha = np.zeros((len(target.pair_radii), nel, nel))
+    return target
+
+
+# largest tables the chemistry-only search may hold (phi: pairs x nel^2 x basis, float64)
+MAX_TABLE_BYTES = 4 * 2 ** 30
+
+
+def check_size(natoms: int, density: float, rmax: float, nel: int, nbasis: int) -> None:
+    """Refuse, before any work, a cell whose neighbour tables would not fit in memory (a
+    typo in --natoms, --rcut or a lattice parameter), with the estimate."""
+    if not 0 < natoms <= 10 ** 7 or int(natoms) != natoms:
+        raise InputError(f"natoms: {natoms} (need 1 to 10^7; GRS cells are small)")
+    neighbours = density * 4 / 3 * np.pi * rmax ** 3
+    need = natoms * neighbours * nel * nel * nbasis * 8
+    if need > MAX_TABLE_BYTES:
+        raise InputError(f"natoms {natoms} with a {rmax:.3g} A cutoff at {density:.3g} atoms/A^3 means "
+                         f"~{neighbours:.3g} neighbours per atom and ~{need / 2 ** 30:.3g} GiB of pair tables "
+                         f"(limit {MAX_TABLE_BYTES / 2 ** 30:.0f}): lower natoms or rcut, or check the lattice "
+                         "parameter")
 
 
 def check_cutoff(atoms, rmax: float, allow_images: bool = False) -> None:
@@ -62,19 +98,39 @@ class GRSResult:
     history: list = field(default_factory=list)
     hit_step: int | None = None
     candidate: object = None
+    pair_mismatch: float | None = None    # lexicographic search: sum |alpha_s(a,b) - target|
+    pair_alpha: object = None             # (S, nel, nel) Warren-Cowley alpha of the result
 
 
 def generate(target: Target, natoms: int, composition: dict | None = None, parent=None, steps: int = 2000,
              moves: Moves | None = None, seed: int = 0, weights=(1.0, 1.0), t_start: float | None = None,
              t_end: float | None = None, minimize: bool | None = None, allow_images: bool = False,
-             min_distance: float | None = None, stop_at: float | None = 1e-10, progress: bool = False) -> GRSResult:
+             min_distance: float | None = None, stop_at: float | None = 1e-10, progress: bool = False,
+             pair: bool | str = "auto", nshells: int = 3, matrix=None, method: str = "sa",
+             population: int = 20, comm=None, pair_tolerance: float = 0.0) -> GRSResult:
     """One GRS cell of ``natoms`` atoms for ``target``.
 
-    parent: an ase.Atoms parent lattice -> a supercell candidate (chemical swaps by
-    default); None -> a random dense cell at the target's density (displacements and
-    LAMMPS minimisations by default). composition: default the target's. minimize: a final
-    LAMMPS minimisation of positions (default: when positions are free).
+    parent: an ase.Atoms parent lattice -> a supercell candidate, the most compact one
+    unless ``matrix`` is given (chemical swaps by default); None -> a random dense cell at
+    the target's density (displacements and LAMMPS minimisations by default).
+    composition: default the target's, rounded to whole atoms with a note. minimize: a
+    final LAMMPS minimisation of positions (default: when positions are free).
+    pair: on a lattice with swaps only, when the target has pair order on the same shells
+    ("auto") or always (True): the lexicographic search (:mod:`.lexicographic`) -- the
+    Warren-Cowley alpha of ``nshells`` shells exactly as close to the target's as
+    possible (within ``pair_tolerance``), then the lowest GRS loss; ``steps`` counts its
+    GRS loss evaluations.
+    method: "sa" (simulated annealing, or the lexicographic search above) or "ga" (the
+    genetic algorithm of :mod:`.ga`, ``steps`` generations of ``population`` cells, the
+    population evaluated over ``comm``'s MPI ranks when given; on a lattice each child is
+    refined by 30 pair-only steps with a pair target, else by 20 greedy swaps).
     """
+    if method not in ("sa", "ga"):
+        raise InputError(f"method: {method!r} (sa or ga)")
+    if isinstance(natoms, bool) or not isinstance(natoms, (int, np.integer)) or natoms < 1:
+        raise InputError(f"natoms: {natoms!r} must be a positive integer")
+    if min_distance is not None and not (np.isfinite(min_distance) and min_distance > 0):
+        raise InputError(f"min_distance: {min_distance} must be a positive distance (A)")
     composition = parse_composition(composition, normalise=True) if composition else target.composition
     unknown = set(composition) - set(target.elements)
     if unknown:
@@ -85,25 +141,76 @@ def generate(target: Target, natoms: int, composition: dict | None = None, paren
     # rounded to whole atoms (with a note) once, so every candidate holds these counts exactly
     composition = {e: c / natoms for e, c in exact_counts(composition, natoms).items()}
     pot = GRSPotential(target, weights)
+    nbasis, nel = pot.ace._nmax_all * (pot.ace._lmax_all + 1) ** 2, len(target.elements)
     if parent is not None:
         if natoms % len(parent):
             raise InputError(f"natoms {natoms} is not a multiple of the parent's {len(parent)} atoms")
-        cand = lattice_candidate(parent, natoms // len(parent), composition, seed=seed)
+        _check_parent(parent, target)
+        check_size(natoms, len(parent) / parent.get_volume(), pot.ace.rmax, nel, nbasis)
+        cand = lattice_candidate(parent, natoms // len(parent), composition, seed=seed, matrix=matrix)
         moves = moves or Moves(swap=1.0)
     else:
         if target.density <= 0:
             raise InputError("the target has no periodic structure to take a density from: give a parent lattice")
         dmin = np.where(np.isfinite(target.dmin), target.dmin, np.inf).min()
+        check_size(natoms, target.density, pot.ace.rmax, nel, nbasis)
         cand = random_dense_cell(natoms, composition, target.density,
                                  min_distance if min_distance is not None else 0.85 * dmin, seed=seed)
         moves = moves or Moves(swap=0.2, displace=1.0, minimize=0.05, step=0.15)
     check_cutoff(cand, pot.ace.rmax, allow_images)
-    res = anneal(cand, pot, steps=steps, moves=moves, t_start=t_start, t_end=t_end, seed=seed, stop_at=stop_at,
-                 progress=progress)
+    swaps_only = parent is not None and moves.chemical_only and moves.flip == 0
+    pair_target = _pair_target(target, cand, nshells, pair) if swaps_only else None
+    if pair is True and pair_target is None:
+        raise InputError("pair: the lexicographic search needs a parent lattice, swaps only, and a target with "
+                         "pair order on the candidate's shells (an ideal-lattice target or random_alloy_target)")
+    if method == "ga":
+        from .ga import genetic
+
+        ga = genetic(cand, pot, generations=steps, population=population, moves=moves, seed=seed, stop_at=stop_at,
+                     lattice=parent is not None, pair_target=pair_target, nshells=nshells,
+                     local_steps=(30 if pair_target is not None else 20) if parent is not None else 0, comm=comm)
+        res = AnnealResult(ga.atoms, ga.loss, ga.generations, ga.hit_generation, 1.0, ga.history,
+                           pair_mismatch=ga.pair_mismatch)
+    elif pair_target is not None:
+        res = lexicographic_search(cand, pot, pair_target, steps=steps, seed=seed, nshells=nshells, stop_at=stop_at,
+                                   pair_tolerance=pair_tolerance, progress=progress)
+    else:
+        res = anneal(cand, pot, steps=steps, moves=moves, t_start=t_start, t_end=t_end, seed=seed, stop_at=stop_at,
+                     progress=progress)
     atoms, loss = res.atoms, res.loss
     if minimize if minimize is not None else not moves.chemical_only:
         from ..lmp import Potential, relax
 
         relaxed = relax(atoms, Potential.from_model(pot), ftol=1e-6, maxiter=5000, min_style="cg")
         atoms, loss = relaxed, float(relaxed.get_potential_energy())
-    return GRSResult(atoms, loss, res.history, res.hit_step, cand)
+    return GRSResult(atoms, loss, res.history, res.hit_step, cand, res.pair_mismatch, res.pair_alpha)
+
+
+def _check_parent(parent, target) -> None:
+    """A parent whose nearest-neighbour distance is far from the target's is a typo in the
+    lattice parameter (bcc:1e-3): refuse it before any neighbour search."""
+    from ..structures import cell_heights
+
+    if len(parent) == 0 or not all(parent.pbc) or not cell_heights(parent.cell.array).min() > 1e-6:
+        raise InputError("parent: need a periodic cell with atoms")
+    vol = parent.get_volume() / len(parent)
+    d_target = np.where(np.isfinite(target.dmin), target.dmin, np.inf).min()
+    scale = vol ** (1 / 3)
+    if np.isfinite(d_target) and not 0.25 * d_target < scale < 4 * d_target:
+        raise InputError(f"parent: {scale:.3g} A per atom (volume^1/3) against nearest neighbours at "
+                         f"{d_target:.3g} A in the target: check the lattice parameter")
+
+
+def _pair_target(target, cand, nshells: int, pair):
+    """The target's alpha on the candidate's shells, or None when it has none there."""
+    from .pairorder import distance_shells
+
+    if pair is False or target.pair_alpha is None or len(target.pair_radii) < nshells:
+        return None
+    try:
+        radii = distance_shells(cand, nshells)[3]
+    except InputError:
+        return None
+    if not np.allclose(radii, np.asarray(target.pair_radii)[:nshells], rtol=1e-2):
+        return None
+    return np.asarray(target.pair_alpha)[:nshells]

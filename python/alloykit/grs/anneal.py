@@ -6,8 +6,8 @@ Gaussian step) and ``minimize`` (a local LAMMPS minimisation of the GRS potentia
 cg). Metropolis acceptance min(1, exp(-(Q1 - Q0) / T)) on the loss with T going
 geometrically from ``t_start`` to ``t_end``; the random walk accepts every move. Seeded.
 
-Chemistry-only runs use a fast path: geometry is fixed, so the pair functions of every
-element pair are computed once and each step only re-sums them by the new labels.
+Chemistry-only runs use the incremental loss of :mod:`.incremental`: geometry is fixed, so
+a swap or flip updates only the environments it touches.
 """
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..descriptors import Pairs
 from ..errors import InputError
 from ..progress import Progress
+from .incremental import IncrementalLoss
 from .potential import GRSPotential
 
 
@@ -49,37 +49,10 @@ class AnnealResult:
     hit_step: int | None     # first step with loss <= stop_at (None if never)
     accepted: float          # accepted fraction
     history: list = field(default_factory=list)    # loss after every step
-
-
-class FixedLatticeEvaluator:
-    """V_core + Q for relabellings of one fixed geometry (the chemistry-only fast path)."""
-
-    def __init__(self, potential: GRSPotential, atoms):
-        self.pot, ace = potential, potential.ace
-        pairs = ace.pairs(atoms)
-        r = torch.linalg.vector_norm(pairs.rij, dim=1)
-        keep = r < max(ace.rmax, float(potential.r_core.max()))
-        self.rij, self.i, self.j = pairs.rij[keep], pairs.i[keep], pairs.j[keep]
-        self.natoms, nel = len(atoms), len(ace.elements)
-        pairs_all = [[None] * nel for _ in range(nel)]
-        for a in range(nel):
-            for b in range(nel):
-                ea = torch.full_like(self.i, a)
-                eb = torch.full_like(self.i, b)
-                pairs_all[a][b] = ace.pair_functions(self.rij, ea, eb)
-        self.table = torch.stack([torch.stack(row) for row in pairs_all])    # (nel, nel, P, F)
-        self.r = torch.linalg.vector_norm(self.rij, dim=1)
-
-    def __call__(self, elem: np.ndarray) -> float:
-        pot, ace = self.pot, self.pot.ace
-        el = torch.from_numpy(elem)
-        ei, ej = el[self.i], el[self.j]
-        inside = self.r < ace.rcut[ei, ej]
-        per_pair = self.table[ei[inside], ej[inside], torch.nonzero(inside).squeeze(1)]
-        b = ace.invariants(ace.atomic_base(per_pair, self.i[inside], ej[inside], self.natoms))
-        q = pot.loss(b, el)
-        core = 0.5 * pot._core(Pairs(self.rij, self.i, ej, el)).sum()
-        return float(q + core)
+    pair_mismatch: float | None = None    # lexicographic search: sum |alpha - target| of the best cell
+    pair_alpha: object = None             # its Warren-Cowley alpha (S, nel, nel)
+    screened: int = 0                     # candidate swaps screened on pair counts alone
+    pair_steps: int = 0                   # pair-only annealing steps
 
 
 def _check(potential: GRSPotential, atoms) -> None:
@@ -111,7 +84,7 @@ def anneal(atoms, potential: GRSPotential, steps: int = 1000, moves: Moves | Non
     atoms = atoms.copy()
     elements = potential.ace.elements
     elem = potential.ace.element_index(atoms.get_chemical_symbols())
-    fast = FixedLatticeEvaluator(potential, atoms) if moves.chemical_only else None
+    fast = IncrementalLoss(potential, atoms, elem) if moves.chemical_only else None
     if moves.swap > 0 and len(set(elem.tolist())) < 2 and moves.flip == 0 and moves.chemical_only:
         raise InputError("moves: swaps need at least two elements in the candidate")
 
@@ -133,7 +106,8 @@ def _anneal(atoms, potential, steps, moves, prob, t_start, t_end, rng, stop_at, 
             elements, elem, fast, restart_after):
     def evaluate(a, el):
         if fast is not None:
-            return fast(el)
+            changed = np.flatnonzero(el != fast.elem)
+            return fast.trial(changed, el[changed]) if len(changed) else fast.reset(el)
         a.set_chemical_symbols([elements[k] for k in el])
         return potential.energy(a)
 
@@ -154,7 +128,7 @@ def _anneal(atoms, potential, steps, moves, prob, t_start, t_end, rng, stop_at, 
                 last_best, phase = step, 0
                 elem = rng.permutation(elem)
                 atoms.set_chemical_symbols([elements[k] for k in elem])
-                current = evaluate(atoms, elem)
+                current = fast.reset(elem) if fast is not None else evaluate(atoms, elem)
             temperature = t_start * ratio ** min(phase, span - 1)
             phase += 1
             kind = rng.choice(4, p=prob)
@@ -188,6 +162,8 @@ def _anneal(atoms, potential, steps, moves, prob, t_start, t_end, rng, stop_at, 
             delta = new - current
             if random_walk or delta <= 0 or rng.random() < np.exp(-delta / temperature):
                 atoms, elem, current = (trial if kind >= 2 else atoms), new_elem, new
+                if fast is not None:
+                    fast.accept()
                 atoms.set_chemical_symbols([elements[k] for k in elem])
                 accepted += 1
                 if current < best:

@@ -9,6 +9,7 @@ from ase.build import make_supercell
 
 from ..errors import InputError
 from ..structures import exact_counts
+from ..structures.lattice import compact_supercell, hnf_matrices
 
 
 def random_occupation(natoms: int, composition: dict, rng) -> list[str]:
@@ -17,33 +18,19 @@ def random_occupation(natoms: int, composition: dict, rng) -> list[str]:
     return symbols
 
 
-def hnf_matrices(det: int) -> list[np.ndarray]:
-    """All lower-triangular Hermite normal forms with determinant ``det``: every distinct
-    supercell of ``det`` parent cells (up to the parent's symmetry)."""
-    out = []
-    for a in range(1, det + 1):
-        if det % a:
-            continue
-        for c in range(1, det // a + 1):
-            if (det // a) % c:
-                continue
-            f = det // (a * c)
-            for b in range(c):
-                for d in range(f):
-                    for e in range(f):
-                        out.append(np.array([[a, 0, 0], [b, c, 0], [d, e, f]]))
-    return out
-
-
 def lattice_candidate(parent: Atoms, ncells: int, composition: dict, seed: int = 0,
                       matrix=None, diagonal: bool = False) -> Atoms:
     """A supercell of ``ncells`` copies of ``parent`` with random occupations.
 
-    matrix: the 3x3 integer supercell matrix; otherwise a random Hermite normal form of
-    determinant ``ncells`` (``diagonal``: only diagonal ones, the most compact first).
+    matrix: the 3x3 integer supercell matrix; None (default): the most compact one
+    (:func:`alloykit.structures.lattice.compact_supercell`: an atom's own images as far as
+    they can be); "random": a random Hermite normal form of determinant ``ncells``
+    (``diagonal``: only diagonal ones, the most compact first).
     """
     rng = np.random.default_rng(seed)
-    if matrix is None:
+    if matrix is None and not diagonal:
+        matrix = compact_supercell(parent.cell.array, ncells)
+    elif matrix is None or (isinstance(matrix, str) and matrix == "random"):
         options = hnf_matrices(ncells)
         if diagonal:
             options = [m for m in options if not np.any(m - np.diag(np.diag(m)))]
@@ -60,6 +47,10 @@ def random_dense_cell(natoms: int, composition: dict, density: float, min_distan
                       seed: int = 0, max_tries: int = 200000) -> Atoms:
     """``natoms`` atoms at random in a cubic box of ``density`` (atoms/A^3), no two closer
     than ``min_distance`` (periodic); random occupations honouring ``composition``."""
+    if not (np.isfinite(min_distance) and min_distance > 0):
+        raise InputError(f"min_distance: {min_distance} must be a positive distance (A)")
+    if not (np.isfinite(density) and density > 0):
+        raise InputError(f"density: {density} must be a positive number of atoms per A^3")
     rng = np.random.default_rng(seed)
     length = (natoms / density) ** (1 / 3)
     if min_distance >= length / 2:

@@ -39,7 +39,9 @@ def _parent(text, species=None):
             raise InputError(f"--parent: lattice parameter {a!r} is not a number") from None
         if not (math.isfinite(a) and a > 0):
             raise InputError(f"--parent: lattice parameter {a} must be a positive length")
-        return bulk("X", kind, a=a, cubic=kind != "hcp")
+        # the primitive cell: any --natoms is then a whole number of parent cells, and the
+        # most compact supercell is searched among all of them
+        return bulk("X", kind, a=a)
     return read_structure(text, species=species)
 
 
@@ -82,6 +84,7 @@ def run(args) -> int:
         summary = {"natoms": len(atoms), "formula": atoms.get_chemical_formula(), "loss": result.loss,
                    "steps": len(result.history), "hit_step": result.hit_step, "target_atoms": target.natoms,
                    "ndescriptors": pot.ace.ndescriptors, "seed": args.seed,
+                   "pair_mismatch": result.pair_mismatch, "cell_lengths": atoms.cell.lengths().round(4).tolist(),
                    "files": ["grs.extxyz", "grs.data", "POSCAR", "target.json", "history.json", "moments.png"]}
         (out / "history.json").write_text(json.dumps({"loss": result.history}))
         (out / "summary.json").write_text(json.dumps(summary, indent=1))
@@ -108,8 +111,8 @@ def register(sub) -> None:
     p.add_argument("--natoms", type=int, required=True, help="atoms in the GRS cell")
     p.add_argument("--composition", help="Fe=0.8,Cr=0.2 or Fe80Cr20 (default: the target's); rounded to whole "
                                          "atoms with a note")
-    p.add_argument("--parent", help="parent lattice 'fcc:A', 'bcc:A' or a structure file "
-                                    "(default: a random dense cell, positions free)")
+    p.add_argument("--parent", help="parent lattice 'fcc:A', 'bcc:A' or a structure file; the most compact "
+                                    "supercell of --natoms atoms is used (default: a random dense cell, positions free)")
     p.add_argument("--steps", type=int, default=2000, help="annealing steps (default 2000)")
     p.add_argument("--weights", default="1,1", help="moment weights alpha_1,alpha_2[,...] (negative: reverse GRS)")
     p.add_argument("--nmax", default="8,2,2,1", help="radial truncation per rank (default the paper's 8,2,2,1)")

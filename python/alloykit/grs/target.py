@@ -80,6 +80,28 @@ def min_distances(structures, elements) -> np.ndarray:
     return dmin
 
 
+def pair_order_of(structures, ace, nshells: int = 3):
+    """(radii, alpha) of the first ``nshells`` shells over all ``structures`` if every one
+    sits on ideal sites of one lattice (same shell radii); (None, None) otherwise."""
+    from .pairorder import distance_shells, shell_alpha
+
+    nel = len(ace.elements)
+    radii, counts = None, np.zeros((nshells, nel, nel))
+    for s in structures:
+        if not all(s.pbc) or len(s) == 0:
+            return None, None
+        try:
+            i, j, shell, r = distance_shells(s, nshells)
+        except InputError:
+            return None, None
+        if radii is not None and (len(r) != len(radii) or not np.allclose(r, radii, rtol=1e-3)):
+            return None, None
+        radii = r
+        el = ace.element_index(s.get_chemical_symbols())
+        np.add.at(counts, (shell, el[i], el[j]), 1)
+    return radii, shell_alpha(counts)
+
+
 @dataclass
 class Target:
     """A target distribution of ACE descriptors.
@@ -96,6 +118,11 @@ class Target:
     dmin: np.ndarray
     natoms: int
     volume: float = 0.0    # total volume of the periodic target structures, A^3
+    # Warren-Cowley alpha (S, nel, nel) of the first distance shells (radii (S,), A), when
+    # every target structure sits on ideal lattice sites or the target is analytic (an
+    # ideal random alloy: alpha = 0); None otherwise
+    pair_radii: np.ndarray | None = None
+    pair_alpha: np.ndarray | None = None
 
     @property
     def density(self) -> float:
@@ -151,8 +178,9 @@ class Target:
             rms = torch.sqrt(sq[sl].mean() / natoms)
             scale[sl] = rms if rms > 1e-12 else 1.0
         volume = sum(s.get_volume() for s in structures if all(s.pbc))
+        radii, alpha = pair_order_of(structures, ace)
         return cls(ace.config(), sums.numpy(), counts.numpy(), scale.numpy(),
-                   min_distances(structures, ace.elements), natoms, float(volume))
+                   min_distances(structures, ace.elements), natoms, float(volume), radii, alpha)
 
     # --- small plain file -------------------------------------------------------------
     def save(self, path) -> Path:
@@ -161,6 +189,9 @@ class Target:
                 "sums": self.sums.tolist(), "counts": self.counts.tolist(), "scale": self.scale.tolist(),
                 "dmin": [[None if not np.isfinite(v) else float(v) for v in row] for row in self.dmin],
                 "natoms": self.natoms, "volume": self.volume}
+        if self.pair_alpha is not None:
+            data.update(pair_radii=np.asarray(self.pair_radii).tolist(),
+                        pair_alpha=np.asarray(self.pair_alpha).tolist())
         path.write_text(json.dumps(data))
         return path
 
@@ -175,4 +206,5 @@ class Target:
             raise InputError(f"{path}: not a GRS target file (no '{FORMAT}' tag)")
         dmin = np.array([[np.inf if v is None else v for v in row] for row in data["dmin"]], dtype=float)
         return cls(data["descriptor"], np.array(data["sums"]), np.array(data["counts"]), np.array(data["scale"]),
-                   dmin, int(data["natoms"]), float(data.get("volume", 0.0)))
+                   dmin, int(data["natoms"]), float(data.get("volume", 0.0)),
+                   *(np.array(data[k]) if data.get(k) is not None else None for k in ("pair_radii", "pair_alpha")))

@@ -321,6 +321,78 @@ def hnf_lower(m: np.ndarray) -> np.ndarray:
     return np.array(rows, dtype=np.int64)
 
 
+def hnf_count(det: int) -> int:
+    """How many lower-triangular Hermite normal forms have determinant ``det``."""
+    return sum(c * (det // (a * c)) ** 2 for a in range(1, det + 1) if det % a == 0
+               for c in range(1, det // a + 1) if (det // a) % c == 0)
+
+
+def hnf_matrices(det: int) -> list[np.ndarray]:
+    """All lower-triangular Hermite normal forms with determinant ``det`` (rows = cell
+    vectors in parent units, off-diagonals reduced modulo the diagonal of their column, the
+    form :func:`hnf_lower` gives after that reduction): every distinct supercell lattice of
+    ``det`` parent cells, once."""
+    out = []
+    for a in range(1, det + 1):
+        if det % a:
+            continue
+        for c in range(1, det // a + 1):
+            if (det // a) % c:
+                continue
+            f = det // (a * c)
+            for b in range(a):
+                for d in range(a):
+                    for e in range(c):
+                        out.append(np.array([[a, 0, 0], [b, c, 0], [d, e, f]]))
+    return out
+
+
+def _reduce_bases(cells: np.ndarray, rounds: int = 12) -> np.ndarray:
+    """Pairwise (Gauss) size reduction of many 3x3 row bases at once, shortest first."""
+    cells = cells.copy()
+    for _ in range(rounds):
+        for i in range(3):
+            for j in range(3):
+                if i == j:
+                    continue
+                cj = cells[:, j]
+                q = np.rint(np.einsum("mk,mk->m", cells[:, i], cj) / np.einsum("mk,mk->m", cj, cj))
+                cells[:, i] -= q[:, None] * cj
+    order = np.argsort(np.linalg.norm(cells, axis=2), axis=1)
+    return np.take_along_axis(cells, order[:, :, None], axis=1)
+
+
+MAX_HNF = 200000    # above this many candidate shapes, only diagonal ones are searched
+
+
+def compact_supercell(parent_cell, det: int) -> np.ndarray:
+    """The integer matrix M (det M = ``det``, supercell cell = M @ parent_cell) of the most
+    compact supercell: the longest shortest lattice vector (an atom's nearest own image as
+    far as it can be), then the shortest longest reduced cell vector (most cubic), then the
+    first HNF in enumeration order. M is returned size-reduced, so the cell vectors are the
+    short ones. Above :data:`MAX_HNF` shapes only diagonal multiples are searched."""
+    det = int(det)
+    if det < 1:
+        raise InputError(f"supercell: {det} parent cells; need a positive integer")
+    parent = np.asarray(parent_cell, dtype=float)
+    if hnf_count(det) <= MAX_HNF:
+        mats = np.array(hnf_matrices(det), dtype=float)
+    else:
+        mats = np.array([np.diag([a, c, det // (a * c)]) for a in range(1, det + 1) if det % a == 0
+                         for c in range(1, det // a + 1) if (det // a) % c == 0], dtype=float)
+    red = _reduce_bases(mats @ parent)
+    # shortest lattice vector: small integer combinations of the reduced basis
+    combos = np.array([(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1) if (i, j, k) > (0, 0, 0)])
+    shortest = np.linalg.norm(np.einsum("ck,mkx->mcx", combos, red), axis=2).min(axis=1)
+    longest = np.linalg.norm(red, axis=2).max(axis=1)
+    scale = np.abs(np.linalg.det(parent)) ** (1 / 3) * 1e-6
+    best = np.lexsort((longest.round(6) if scale == 0 else np.rint(longest / scale), -np.rint(shortest / scale)))[0]
+    m = np.rint(red[best] @ np.linalg.inv(parent)).astype(np.int64)
+    if np.linalg.det(m) < 0:
+        m[0] = -m[0]
+    return m
+
+
 def site_index(n: np.ndarray, h: np.ndarray) -> np.ndarray:
     """Index in [0, det h) of integer sites ``n`` (..., 3) modulo the row lattice of ``h``.
     int32 arithmetic (half the memory traffic); fine below 2**31 sites."""
