@@ -57,11 +57,11 @@ def main(argv=None) -> int:
         by_kind: dict[str, Counter] = {}
         for k, case in enumerate(cases):
             r = fz.run_case(case, fx.root, timeout=args.timeout)
-            r.update(name=case.name, kind=case.kind, pending=case.pending)
+            r.update(name=case.name, kind=case.kind)
             results.append(r)
             by_kind.setdefault(case.kind, Counter())[r["outcome"]] += 1
             if r["outcome"] not in ("clean", "benign"):
-                bad.append({k2: r[k2] for k2 in ("name", "kind", "outcome", "message", "pending", "seconds")})
+                bad.append({k2: r[k2] for k2 in ("name", "kind", "outcome", "message", "seconds")})
                 print(f"  {r['outcome']:9s} {case.name}: {r['message'][:160]}", flush=True)
             if (k + 1) % 200 == 0:
                 print(f"[{k + 1}/{len(cases)}] {time.perf_counter() - t0:.0f} s", flush=True)

@@ -52,8 +52,8 @@ def test_mcmd_command_runs_and_resumes(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["--temperature", "-5"], "temperature: must be a number > 0"),
-    (["--temperature", "0"], "temperature: must be a number > 0"),
+    (["--temperature", "-5"], "--temperature: '-5' is not above 0"),
+    (["--temperature", "0"], "--temperature: '0' is not above 0"),
     (["--composition", "Fe=0.5,Cr=0.4"], "composition: fractions sum to 0.9, not 1"),
     (["--composition", "Fe=0.9999,Cr=0.0001"], "composition: Cr at fraction 0.0001 gives no atom"),
     (["--composition", "Fe=0.5,Ni=0.5"], "potential FeCr: element(s) Ni not supported"),

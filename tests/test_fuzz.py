@@ -17,11 +17,6 @@ a fork costs milliseconds) with a time limit, and is classified as in the issue'
 Cases are generated from a seed: :func:`cases` gives the fixed cases (every class, every
 command) plus ``n_random`` random mutations (truncation at random offsets, random bytes,
 random tokens replaced). ``benchmarks/bench_fuzz.py`` runs the full sweep from here.
-
-Cases marked ``pending`` need a change owned elsewhere (GRS guards: helper D; NEB settings,
-cnn train checkpoints: helper B; the kmc CLI: the lead). ``test_fuzz_case`` skips them;
-``ALLOYKIT_FUZZ_PENDING=1 pytest tests/test_fuzz.py -k pending -rx`` runs them all and
-lists those still failing (xfail), for integration; the benchmark counts them as they are.
 """
 from __future__ import annotations
 
@@ -54,7 +49,6 @@ class Case:
     call: object = None           # a Python entry point: call() must raise InputError
     names: tuple = ()             # the message must contain one of these (file or option)
     benign: bool = False          # a valid control: exit 0 expected
-    pending: str = ""             # owner of the change that makes it pass
     marker: str | None = None     # file a pickled payload would create
 
 
@@ -414,26 +408,24 @@ def write_file(fx: Fixtures, name: str, fmt: str, content) -> Path:
 # ----------------------------------------------------------------------------- consumers
 
 def consumers(fx: Fixtures, path: Path, fmt: str):
-    """(label, argv or call, pending) of every command that reads a structure file."""
+    """(label, argv or call) of every command that reads a structure file."""
     typed = ["--species", "Fe", "Cr"] if fmt.startswith("dump-typed") else []
     f = str(path)
     return [
-        ("read_structure", lambda: __import__("alloykit.structures").structures.read_structure(f, typed[1:] or None),
-         ""),
-        ("read_frames", lambda: list(__import__("alloykit.structures").structures.read_frames(f, typed[1:] or None)),
-         ""),
-        ("relax", ["relax", "--structure", f, "--potential", "FeCr", "-o", "out.extxyz", *typed], ""),
-        ("sro", ["sro", f, "--out", "o", "--quiet", *typed], ""),
-        ("mpdm-count", ["mpdm", "count", f, "--out", "o", "--lattice", "bcc", "--quiet", *typed], ""),
-        ("cnn-predict", ["cnn", "predict", fx.model, f, "--out", "o", "--sites", "0", "--quiet", *typed], ""),
+        ("read_structure", lambda: __import__("alloykit.structures").structures.read_structure(f, typed[1:] or None)),
+        ("read_frames", lambda: list(__import__("alloykit.structures").structures.read_frames(f, typed[1:] or None))),
+        ("relax", ["relax", "--structure", f, "--potential", "FeCr", "-o", "out.extxyz", *typed]),
+        ("sro", ["sro", f, "--out", "o", "--quiet", *typed]),
+        ("mpdm-count", ["mpdm", "count", f, "--out", "o", "--lattice", "bcc", "--quiet", *typed]),
+        ("cnn-predict", ["cnn", "predict", fx.model, f, "--out", "o", "--sites", "0", "--quiet", *typed]),
         ("mcmd", ["mcmd", "--structure", f, "--potential", "FeCr", "--steps", "20", "--record-every", "10",
-                  "--shells", "1", "--out", "o", "--quiet", *typed], ""),
+                  "--shells", "1", "--out", "o", "--quiet", *typed]),
         ("neb-run", ["neb", "run", "ds.sqlite", "--structure", f, "--potential", "FeCr", "--sites", "1",
-                     "--replicas", "3", "--quiet", *typed], ""),
+                     "--replicas", "3", "--quiet", *typed]),
         ("grs", ["grs", "--target", f, "--natoms", "54", "--rcut", "4.0", "--steps", "5", "--out", "o", "--quiet",
-                 *typed], ""),
+                 *typed]),
         ("kmc", ["kmc", "--structure", f, "--barrier", "constant:0.6", "--steps", "5", "--out", "o", "--quiet",
-                 *typed], ""),
+                 *typed]),
     ]
 
 
@@ -444,12 +436,12 @@ def file_cases(fx: Fixtures, rng: random.Random, n_random: int, all_consumers: b
         path = write_file(fx, f"{k:04d}-{name}", fmt, content)
         cons = consumers(fx, path, fmt)
         chosen = cons if all_consumers else [cons[0], cons[2 + k % (len(cons) - 2)]]
-        for label, what, pending in chosen:
+        for label, what in chosen:
             kw = {"argv": what} if isinstance(what, list) else {"call": what}
             kind = "file:" + name.split("-at-")[0].split("-line")[0]
             # a 'benign' mutation (e.g. a duplicated blank line) is rare; the names check
             # wants the file's name in the message
-            out.append(Case(f"{k:04d}-{name}-{fmt}-{label}", kind, names=(path.name,), pending=pending, **kw))
+            out.append(Case(f"{k:04d}-{name}-{fmt}-{label}", kind, names=(path.name,), **kw))
     return out
 
 
@@ -598,7 +590,7 @@ def model_cases(fx: Fixtures, rng: random.Random) -> list[Case]:
         out.append(Case(f"cnn-checkpoint-{name}", "checkpoint:cnn",
                         ["cnn", "train", fx.records, "--checkpoint", p, "--out", "o", "--no-test", "--shells", "1",
                          "--delta", "1.0", "--blocks", "1", "--width", "2", "--epochs", "1", "--batch-size", "8",
-                         "--quiet"], names=(p.name,), marker=marker3 if name == "pickled" else None, pending="B"))
+                         "--quiet"], names=(p.name,), marker=marker3 if name == "pickled" else None))
 
     # datasets: neb files that are not datasets, record files that are damaged
     for name, content in (("empty", b""), ("text", b"hello\n"), ("garbage", bytes(range(256)) * 4),
@@ -610,7 +602,7 @@ def model_cases(fx: Fixtures, rng: random.Random) -> list[Case]:
         for sub in [["neb", "status", p], ["neb", "export", p, "-o", "x.jsonl"], ["neb", "spectrum", p],
                     ["cnn", "eval", fx.model, p, "--out", "o"]] + (run if name != "empty" else []):
             out.append(Case(f"dataset-{name}-{'-'.join(map(str, sub[:2])).replace('/', '')}", "dataset",
-                            sub, names=(p.name,), pending="B" if sub[1] == "run" else ""))
+                            sub, names=(p.name,)))
     good = fx.records.read_text().splitlines()
     rec_variants = [("empty", ""), ("garbage-line", good[0] + "\n{broken\n"), ("not-json", "hello\n"),
                     ("list-line", "[1,2]\n"), ("nan-barrier", good[0].replace('"barrier": ', '"barrier": NaN, "x": ', 1)),
@@ -658,9 +650,9 @@ def option_cases(fx: Fixtures) -> list[Case]:
     NUM = ("nan", "inf", "-inf", "abc")
     table = [
         (lj, {"--epsilon": NUM, "--sigma": NUM + ("-1", "0"), "--rcut": NUM + ("-1", "0"),
-              "--species": (("Xx",), ("fe",), ("Fe", "Fe"))}, ""),
-        (morse, {"--d0": NUM, "--alpha": NUM + ("-1", "0"), "--r0": NUM + ("-1",), "--rcut": NUM + ("0",)}, ""),
-        (relax, {"--ftol": NUM + ("-1", "0"), "--pressure": NUM, "--species": (("Xx", "Cr"),)}, ""),
+              "--species": (("Xx",), ("fe",), ("Fe", "Fe"))}),
+        (morse, {"--d0": NUM, "--alpha": NUM + ("-1", "0"), "--r0": NUM + ("-1",), "--rcut": NUM + ("0",)}),
+        (relax, {"--ftol": NUM + ("-1", "0"), "--pressure": NUM, "--species": (("Xx", "Cr"),)}),
         (mcmd, {"--temperature": NUM + ("-1", "0"), "--steps": ("-1", "0", "1.5", "nan"),
                 "--timestep": NUM + ("0", "-0.001", "1"), "--pressure": NUM, "--swap-every": ("0", "-1"),
                 "--swap-trials": ("-1",), "--record-every": ("0", "-5"), "--checkpoint-every": ("-1",),
@@ -668,35 +660,34 @@ def option_cases(fx: Fixtures) -> list[Case]:
                 "--converge-tol": NUM + ("-1",), "--size": ("0", "-2", "1000000"), "--a": NUM + ("-1", "0"),
                 "--sample-seed": ("-1", "nan"), "--seed": ("-1", "abc"), "--sgcmc-fraction": ("2", "-1", "nan"),
                 "--spectra-bins": ("0",), "--spectra-every": ("-1",), "--composition": ("Fe=nan,Cr=0.2", "Xx=1",
-                                                                                      "fe=0.5,cr=0.5", "Fe=-1,Cr=2")},
-         ""),
-        (sro, {"--shells": ("0", "-1", "1000", "nan"), "--every": ("0", "-1"), "--species": (("Xx",),)}, ""),
+                                                                                      "fe=0.5,cr=0.5", "Fe=-1,Cr=2")}),
+        (sro, {"--shells": ("0", "-1", "1000", "nan"), "--every": ("0", "-1"), "--species": (("Xx",),)}),
         (count, {"--cutoff": NUM + ("-1", "0", "1e4"), "--rms-angle": NUM + ("-1",),
-                 "--min-classified": ("2", "-1", "nan")}, ""),
+                 "--min-classified": ("2", "-1", "nan")}),
         (["mpdm", "table", "--out", "o", "--quiet"], {"-k": ("0", "1", "-1", "nan", "1000"),
-                                                      "--species": (("Fe", "Fe"), ("A",))}, ""),
+                                                      "--species": (("Fe", "Fe"), ("A",))}),
         (["mpdm", "theory", "--out", "o", "--quiet"], {"--composition": ("nan", "1.5", "-0.2", "Fe=nan", "0,0",
-                                                                         "inf", "Fe=0.5", "0.5,0.5,nan")}, ""),
+                                                                         "inf", "Fe=0.5", "0.5,0.5,nan")}),
         (energies, {"--cells": ("-1", "0", "3", "1e9"), "--size": ("0", "-1", "1000"), "--ridge": NUM + ("-1",),
-                    "--test-fraction": ("0", "1", "-1", "nan"), "--species": (("Xx", "Cr"), ("Fe",))}, ""),
+                    "--test-fraction": ("0", "1", "-1", "nan"), "--species": (("Xx", "Cr"), ("Fe",))}),
         (neb, {"--step": NUM + ("0", "-1", "2"), "--min-fraction": ("-1", "1", "nan"), "--per-composition": ("0", "-1"),
                "--size": ("0", "-1", "1000"), "--a": NUM + ("-1",), "--replicas": ("0", "1", "2", "1000"),
                "--groups": ("0", "-1", "1000"), "--spring": NUM + ("-1", "0"), "--ftol": NUM + ("0", "-1"),
                "--n1": ("-1", "0"), "--n2": ("-1",), "--env-cutoff": NUM + ("-1", "0", "1e6"),
-               "--sites": ("-1", "abc", "1,x", "0"), "--composition": ("Fe=nan,Cr=0.2", "Xx=1")}, ""),
+               "--sites": ("-1", "abc", "1,x", "0"), "--composition": ("Fe=nan,Cr=0.2", "Xx=1")}),
         (train, {"--shells": ("0", "-1", "1e6"), "--delta": NUM + ("-1", "0"), "--grid6": ("0", "-1", "7"),
                  "--blocks": ("0", "-1"), "--width": ("0", "-1"), "--epochs": ("0", "-1"),
                  "--batch-size": ("0", "1", "-1"), "--lr": NUM + ("0", "-1"), "--patience": ("-1",),
-                 "--n-test": ("-1",), "--val-fraction": ("1", "-1", "nan", "2"), "--threads": ("0", "-1")}, ""),
-        (predict, {"--sites": ("-1", "1000000"), "--threads": ("0", "-1")}, ""),
+                 "--n-test": ("-1",), "--val-fraction": ("1", "-1", "nan", "2"), "--threads": ("0", "-1")}),
+        (predict, {"--sites": ("-1", "1000000"), "--threads": ("0", "-1")}),
         (grs, {"--natoms": ("0", "-1", "1e8"), "--rcut": NUM + ("-1", "0", "1e4"), "--steps": ("-1",),
-               "--parent": ("bcc:1e-3", "bcc:-1", "bcc:nan", "hcp:3")}, "D"),
+               "--parent": ("bcc:1e-3", "bcc:-1", "bcc:nan", "hcp:-3", "xyz:3")}),
         (kmc, {"--temperature": NUM + ("-1", "0"), "--nu": NUM + ("0", "-1"), "--steps": ("-1", "nan"),
                "--size": ("0", "-1"), "--vacancies": ("-1", "1000000"), "--replicas": ("0", "-1"),
-               "--shells": ("0", "9"), "--a": ("nan", "-1")}, "lead"),
+               "--shells": ("0", "9"), "--a": ("nan", "-1")}),
     ]
     out = []
-    for base, opts, pending in table:
+    for base, opts in table:
         cmd = "-".join(w for w in base[:2] if not str(w).startswith("-") and "/" not in str(w))
         for opt, values in opts.items():
             for v in values:
@@ -711,7 +702,7 @@ def option_cases(fx: Fixtures) -> list[Case]:
                 else:
                     argv += [opt, *vals]
                 out.append(Case(f"opt-{cmd}{opt}={','.join(vals)}", "option", argv,
-                                names=(opt, opt.lstrip("-"), opt.lstrip("-").replace("-", "_")), pending=pending))
+                                names=(opt, opt.lstrip("-"), opt.lstrip("-").replace("-", "_"))))
     # valid controls: the cheap commands must still work
     out += [Case("ok-mliap-lj", "control", lj, benign=True), Case("ok-sro", "control", sro, benign=True),
             Case("ok-mpdm-table", "control", ["mpdm", "table", "--out", "o", "--quiet"], benign=True),
@@ -724,9 +715,8 @@ def option_cases(fx: Fixtures) -> list[Case]:
         Case("api-lj-rcut-nan", "api", call=lambda: _lj(["Fe"], 0.01, 2.3, float("nan")), names=("rcut",)),
         Case("api-meta-table-k0", "api", call=lambda: __import__("alloykit.mpdm.enumerate").mpdm.enumerate.meta_table("bcc", 0),
              names=("n_species",)),
-        Case("api-neb-replicas-1000", "api", call=lambda: _neb_settings(replicas=1000), names=("replicas",),
-             pending="B"),
-        Case("api-grs-min-distance-neg", "api", call=_grs_min_distance, names=("min_distance",), pending="D"),
+        Case("api-neb-replicas-1000", "api", call=lambda: _neb_settings(replicas=1000), names=("replicas",)),
+        Case("api-grs-min-distance-neg", "api", call=_grs_min_distance, names=("min_distance",)),
     ]
     # atoms built in Python reach LAMMPS without a reader: alloykit.lmp should apply
     # structures.check_structure where it puts atoms into LAMMPS (lmp/structure.py put_atoms)
@@ -838,28 +828,9 @@ def test_fuzz_case(i, chosen, fx):
     if i >= len(chosen):
         pytest.skip("fewer cases than slots")
     case = chosen[i]
-    if case.pending:
-        pytest.skip(f"{case.name}: pending ({case.pending}), see test_pending_cases")
     res = run_case(case, fx.root, timeout=25)
     want = "benign" if case.benign else "clean"
     assert res["outcome"] == want, f"{case.name}: {res['outcome']}: {res['message']}\n{res.get('trace', '')}"
-
-
-@pytest.mark.skipif(not os.environ.get("ALLOYKIT_FUZZ_PENDING"), reason="set ALLOYKIT_FUZZ_PENDING=1 (slow: "
-                    "the GRS hangs run to their time limit)")
-def test_pending_cases(fx):
-    """Cases whose fix is owned elsewhere (GRS guards: D; NebSettings and cnn train
-    checkpoints: B; the kmc CLI: lead), all of them, in one test: xfail listing those
-    that still fail, so that integration sees at a glance what is left
-    (``ALLOYKIT_FUZZ_PENDING=1 pytest tests/test_fuzz.py -k pending -rx``)."""
-    pending = [c for c in cases(fx, seed=TEST_SEED, n_random=0) if c.pending]
-    failing = []
-    for case in pending:
-        res = run_case(case, fx.root, timeout=25)
-        if res["outcome"] != ("benign" if case.benign else "clean"):
-            failing.append(f"{case.pending}: {case.name}: {res['outcome']}: {res['message'][:120]}")
-    if failing:
-        pytest.xfail(f"{len(failing)} of {len(pending)} pending cases still fail:\n" + "\n".join(failing))
 
 
 def test_console_script_exit_status_and_one_line(fx, tmp_path):

@@ -68,8 +68,8 @@ def run(args) -> int:
     out = make_folder(comm, args.out, "--out")
     on_root(comm, "writing target.json", target.save, out / "target.json")
     result = generate(target, args.natoms, composition=composition, parent=parent, steps=args.steps,
-                      seed=args.seed, weights=weights, allow_images=args.allow_images,
-                      progress=not args.quiet and (comm is None or comm.Get_rank() == 0))
+                      seed=args.seed, weights=weights, allow_images=args.allow_images, method=args.method,
+                      population=args.population, comm=comm, progress=not args.quiet and (comm is None or comm.Get_rank() == 0))
     atoms = result.atoms
     atoms.calc = None
 
@@ -108,16 +108,21 @@ def register(sub) -> None:
                        description=__doc__, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
                        parents=[cliopts.common(), cliopts.species(), cliopts.seed()])
     p.add_argument("--target", nargs="+", required=True, help="structure files (extxyz, LAMMPS data/dump, POSCAR...)")
-    p.add_argument("--natoms", type=int, required=True, help="atoms in the GRS cell")
+    p.add_argument("--natoms", type=cliopts.positive_int, required=True, help="atoms in the GRS cell")
     p.add_argument("--composition", help="Fe=0.8,Cr=0.2 or Fe80Cr20 (default: the target's); rounded to whole "
                                          "atoms with a note")
     p.add_argument("--parent", help="parent lattice 'fcc:A', 'bcc:A' or a structure file; the most compact "
                                     "supercell of --natoms atoms is used (default: a random dense cell, positions free)")
-    p.add_argument("--steps", type=int, default=2000, help="annealing steps (default 2000)")
+    p.add_argument("--steps", type=cliopts.positive_int, default=2000,
+                   help="annealing steps, or generations with --method ga (default 2000)")
+    p.add_argument("--method", choices=["sa", "ga"], default="sa",
+                   help="sa: simulated annealing / pair-first search (default); ga: genetic algorithm")
+    p.add_argument("--population", type=cliopts.number_in(int, lo=4, hi=10000, name="population 4-10000"),
+                   default=20, help="cells per generation with --method ga (default 20)")
     p.add_argument("--weights", default="1,1", help="moment weights alpha_1,alpha_2[,...] (negative: reverse GRS)")
     p.add_argument("--nmax", default="8,2,2,1", help="radial truncation per rank (default the paper's 8,2,2,1)")
     p.add_argument("--lmax", default="0,2,2,1", help="angular truncation per rank (default 0,2,2,1)")
-    p.add_argument("--rcut", type=float, help="one cutoff for all element pairs, A (default: from covalent radii)")
+    p.add_argument("--rcut", type=cliopts.positive_float, help="one cutoff for all element pairs, A (default: from covalent radii)")
     p.add_argument("--allow-images", action="store_true", help="allow a cutoff above half the GRS cell")
     p.add_argument("--out", metavar="DIR", required=True, help="output folder")
     p.set_defaults(func=run)
