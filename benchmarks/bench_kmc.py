@@ -127,7 +127,7 @@ def plot(rows) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(8.5, 4))
     for name, threads in dict.fromkeys((r["model"], r["threads"]) for r in rows):
         mine = [r for r in rows if r["model"] == name and r["threads"] == threads]
         ax.plot([r["sites"] for r in mine], [r["ms_per_jump"] for r in mine], "o-" if threads == 1 else "s--",
@@ -139,7 +139,7 @@ def plot(rows) -> None:
     ax.set_xlabel("lattice sites")
     ax.set_ylabel("ms per jump")
     ax.set_title("KMC, one vacancy, BCC Fe-20Cr (dotted: goals)")
-    ax.legend()
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     fig.tight_layout()
     fig.savefig(RESULTS / "kmc_speed.png", dpi=120)
 

@@ -283,6 +283,13 @@ def test_cnn_fast_path_equals_the_general_sdm_path(freeze, permuted):
     got = cnn(st.occ, rep, site)
     again = cnn(st.occ, rep, site)                       # from memory: the same numbers
     assert np.array_equal(got, again) and cnn.predicted == 6 and cnn.asked == 12
+    small = CNNBarrier(model, freeze=freeze, remember=4)  # fills up: starts again, answers all
+    small.bind(st.lattice, st.species)
+    if not permuted:
+        small._perm, small._maps_t = cnn._perm, cnn._maps_t
+    for part in (slice(0, 3), slice(3, 6), slice(0, 6)):
+        assert np.abs(small(st.occ, rep[part], site[part]) - got[part]).max() < 1e-5
+    assert len(small.memory) <= 6
     env = cnn.environment(st.occ, rep, site)            # P z K
     P, z, K = env.shape
     chan = np.where(env >= 0, cnn.columns[np.maximum(env, 0)], -1).astype(np.int8).reshape(P * z, K)

@@ -358,10 +358,13 @@ class CNNBarrier(SiteBarrier):
         for i, k in enumerate(keys):
             if k not in self.memory:
                 new.setdefault(k, i)
+        if len(self.memory) + len(new) > self.remember:      # full: start again with this call's
+            self.memory.clear()
+            new = {}
+            for i, k in enumerate(keys):
+                new.setdefault(k, i)
         if new:
             pick = np.fromiter(new.values(), np.int64, len(new))
-            if len(self.memory) + len(new) > self.remember:
-                self.memory.clear()
             self.memory.update(zip(new, self._predict(env[pick])))
         self.asked, self.predicted = self.asked + len(keys), self.predicted + len(new)
         return np.stack([self.memory[k] for k in keys])
