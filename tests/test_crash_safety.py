@@ -247,7 +247,10 @@ def test_neb_lock_names_its_holder_and_a_killed_driver_takes_its_job(tmp_path):
     """While a run computes, a second one is refused naming the holder; kill -9 of the
     driver ends mpiexec and the ranks; the stale lock is taken over by the rerun."""
     path = tmp_path / "busy.sqlite"
-    cmd = [ALLOYKIT, "neb", "run", str(path), *NEB_OPTIONS]
+    # more vacancy sites than the other scenarios: the run must still be computing when the
+    # second command has started up, even on a loaded machine
+    options = [("12" if prev == "--sites" else o) for prev, o in zip([None] + NEB_OPTIONS, NEB_OPTIONS)]
+    cmd = [ALLOYKIT, "neb", "run", str(path), *options]
     tag = uuid.uuid4().hex
     p = subprocess.Popen(cmd, env={**run_env(), "ALLOYKIT_TEST_CASE": tag}, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)

@@ -13,7 +13,10 @@ from alloykit.structures import random_solid_solution
 
 
 def run(argv, capsys):
-    rc = main(argv)
+    try:
+        rc = main(argv)
+    except SystemExit as e:         # argparse's usage errors
+        rc = e.code
     out, err = capsys.readouterr()
     return rc, out, err
 
