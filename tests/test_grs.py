@@ -213,6 +213,13 @@ def test_grs_command(tmp_path):
     assert r.stderr.strip().count("\n") == 0 and r.stderr.startswith("alloykit grs: ")
     r = run(base + ["--natoms", "8"])
     assert r.returncode == 2 and "larger than half the cell" in r.stderr
+    # the genetic algorithm from the command line: L1_2 found, and the same seed gives the same cell
+    for out in ("ga1", "ga2"):          # base ends with "--out DIR": another DIR each time
+        r = run(base[:-1] + [str(tmp_path / out), "--natoms", "8", "--method", "ga", "--population", "8",
+                             "--steps", "30", "--seed", "2", "--allow-images"])
+        assert r.returncode == 0, r.stderr[-1500:]
+    one, two = (json.loads((tmp_path / o / "summary.json").read_text()) for o in ("ga1", "ga2"))
+    assert one["formula"] == "Au2Cu6" and one["loss"] < 1e-10 and one == two
 
 
 def test_grs_reads_typed_lammps_files_only_with_species(tmp_path):
