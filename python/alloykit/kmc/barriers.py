@@ -285,9 +285,9 @@ class CNNBarrier(SiteBarrier):
         # a lone atom on template site j (channel 0) serves all hops through perm[d][k] = j.
         self._perm = _frame_permutations(self._frame_pos.numpy())
         one = torch.zeros(len(cart), 1, dtype=torch.long, device=dev)
-        frames = self._frame_pos[:1] if self._perm is not None else self._frame_pos  # else one set per frame
+        site_sets = self._frame_pos[:1] if self._perm is not None else self._frame_pos   # else one per frame
         maps = torch.stack([sdm_batch(pos[:, None, :].to(dev), one, spec)[:, 0].reshape(len(cart), -1)
-                            for pos in frames])
+                            for pos in site_sets])
         maps_t = maps.transpose(-1, -2).contiguous()                                   # frames V K
         self._maps_t = maps_t[0] if self._perm is not None else maps_t
         self._network = self._frozen() if self.freeze else self.model.network.eval()
