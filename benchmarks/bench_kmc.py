@@ -45,7 +45,8 @@ def models(names):
 
     out = {}
     if "linear" in names:
-        out["linear"] = LinearBarrier.fit(open_records(RESULTS / "cnn_neb_fecr.sqlite"), n_shells=6)
+        fitted = LinearBarrier.fit(open_records(RESULTS / "cnn_neb_fecr.sqlite"), n_shells=6)
+        out["linear"] = lambda: fitted          # every entry makes its model: fresh CNN memories
     nets = {"cnn_cpu": (1, 16, 16, 0), "cnn_cpu_memo": (1, 16, 16, 100_000), "cnn_paper": (3, 60, 32, 0)}
     for name, (n, width, grid6, remember) in nets.items():
         if name in names:
@@ -63,7 +64,7 @@ def time_model(model, size: int, jumps: int, repeats: int, seed: int, threads: i
     from alloykit.kmc import Kmc, random_state
 
     torch.set_num_threads(threads)
-    model = model() if callable(model) and not hasattr(model, "bind") else model
+    model = model()
     t0 = time.perf_counter()
     state = random_state("bcc", A, size, {"Fe": 0.8, "Cr": 0.2}, vacancies=1, seed=seed)
     kmc = Kmc(state, model, 700.0, seed=seed)

@@ -329,3 +329,30 @@ def test_cnn_resume_with_its_memory_is_bit_identical(tmp_path):
     for key in za.files:
         if key != "meta":
             assert np.array_equal(za[key], zb[key]), key
+
+
+def test_cnn_fast_path_on_an_fcc_ternary():
+    """FCC Cu-Ni-Co (12 hops, three channels): the site-map path (per-frame maps where the
+    hop frames are not one template permuted) equals the general SDM path."""
+    import torch
+
+    from alloykit.cnn import BarrierCNN, BarrierModel
+    from alloykit.kmc import CNNBarrier
+    from alloykit.sdm import HopSet, sdm_spec
+
+    torch.manual_seed(4)
+    spec = sdm_spec(["Co", "Cu", "Ni"], "fcc", 3.56, 3, delta=0.9)
+    net = BarrierCNN(3, spec.grid, n=1, width=4, target_mean=0.8, target_scale=50.0).eval()
+    model = BarrierModel(net, spec, "fcc", 3.56, 3)
+    st = random_state("fcc", 3.56, 4, {"Cu": 0.4, "Ni": 0.35, "Co": 0.25}, vacancies=2, replicas=2, seed=1)
+    cnn = CNNBarrier(model)
+    cnn.bind(st.lattice, st.species)
+    rep, site = np.repeat([0, 1], 2), st.vac_site.ravel()
+    got = cnn(st.occ, rep, site)
+    env = cnn.environment(st.occ, rep, site)
+    P, z, K = env.shape
+    assert z == 12
+    chan = np.where(env >= 0, cnn.columns[np.maximum(env, 0)], -1).astype(np.int8).reshape(P * z, K)
+    ref = model.predict_hops(HopSet(spec, cnn._frame_pos.repeat(P, 1, 1), torch.from_numpy(chan), cnn._ops))
+    assert np.abs(got - ref.reshape(P, z)).max() < 1e-5
+    assert np.ptp(got) > 5e-3
