@@ -9,10 +9,12 @@ Public API (torch is imported on first use, so ``alloykit --help`` stays fast)::
     model = cnn.load("vmeb_model")
     hops = model.predict_structure(atoms, sites=[0, 1])                   # 8 barriers per BCC site
     result = cnn.evaluate_model(model, test_records)                      # MAEs per composition ...
+    grid = cnn.composition_map(model, step=0.1, potential="MoNbTaW")      # barrier stats per composition
 
 Modules: model (networks), train (loop, checkpoints), pipeline (records -> model, evaluation),
 predictor (BarrierModel), io (safe save/load), baselines (LR and NN on site one-hots),
-data (records, splits, synthetic barrier), plots, cli, demo. Hops are
+data (records, splits, synthetic barrier), spectra (composition maps and lines of barrier
+statistics), plots, cli, demo. Hops are
 :class:`alloykit.structures.HopRecord`s throughout.
 """
 from __future__ import annotations
@@ -28,6 +30,7 @@ _EXPORTS = {
     "open_records": "data", "split": "data", "SyntheticBarrier": "data", "synthetic_records": "data",
     "write_jsonl": "data",
     "site_features": "baselines", "fit_linear": "baselines", "fit_mlp": "baselines",
+    "composition_map": "spectra", "composition_line": "spectra",
 }
 __all__ = sorted(_EXPORTS)
 

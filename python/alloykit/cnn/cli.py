@@ -1,4 +1,4 @@
-"""``alloykit cnn train|eval|predict``: the barrier CNN from the command line."""
+"""``alloykit cnn train|eval|predict|spectra``: the barrier CNN from the command line."""
 from __future__ import annotations
 
 import argparse
@@ -22,10 +22,16 @@ PREDICT_EXAMPLES = """examples:
   alloykit cnn predict vmeb_model dump.lammpstrj --species Cr Mo V --sites 0 17 42 --out hops
   alloykit cnn predict vmeb_model sample.data --species Fe Cr   # LAMMPS types 1, 2 -> Fe, Cr
 """
+SPECTRA_EXAMPLES = """examples:
+  alloykit cnn spectra vmeb_model --potential MoNbTaW           # ternary maps, step 0.1, a from SNAP
+  alloykit cnn spectra vmeb_model --a-elements Ta=3.32,Nb=3.31,Mo=3.16 --step 0.05 --sites 100
+  alloykit cnn spectra vmeb_model --line Mo --potential MoNbTaW # Ta(100-x)/2 Nb(100-x)/2 Mo(x)
+  alloykit cnn spectra vmeb_model --elements Nb Ta --size 4 --sites 20 --threads 1   # a binary, quick
+"""
 
 
 def register(sub) -> None:
-    p = sub.add_parser("cnn", help="3D CNN for vacancy migration barriers (train, eval, predict)",
+    p = sub.add_parser("cnn", help="3D CNN for vacancy migration barriers (train, eval, predict, spectra)",
                        description="3D CNN on spatial density maps for path-dependent vacancy migration "
                                    "barriers (Fan, Xing & Cao).")
     cmds = p.add_subparsers(dest="cnn_command", metavar="SUBCOMMAND")
@@ -82,6 +88,33 @@ def register(sub) -> None:
     q.add_argument("--symmetrize", action="store_true", help="average predictions over the hop's symmetries")
     q.add_argument("--device", default="cpu")
     q.set_defaults(func=_predict)
+
+    m = cmds.add_parser("spectra", help="barrier mean/std per moving species across compositions (maps, lines)",
+                        epilog=SPECTRA_EXAMPLES, formatter_class=fmt,
+                        description="Predict every first-neighbour hop at random vacancy sites of a seeded random\n"
+                                    "solid solution per composition (unrelaxed environments), on a simplex grid\n"
+                                    "over the model's elements (OUT/spectra_map.json/png: ternary contour maps,\n"
+                                    "a line for a binary) or along --line (OUT/spectra_line.json/png).\n"
+                                    "Lattice parameters: Vegard's law on --a-elements, on values relaxed with\n"
+                                    "--potential (cached in the JSON), or else on ASE's reference volumes.",
+                        parents=[cliopts.common(), cliopts.out("cnn_spectra"), cliopts.seed(),
+                                 cliopts.potential(required=False), device])
+    m.add_argument("model", help="model folder written by 'alloykit cnn train'")
+    m.add_argument("--step", type=cliopts.number_in(float, 0, 1, lo_open=True), default=0.1,
+                   help="grid step in fraction; must divide 1 (default 0.1)")
+    m.add_argument("--min-fraction", type=cliopts.probability, default=0.0,
+                   help="smallest fraction of every element (default 0: edges and corners included)")
+    m.add_argument("--line", metavar="EL", help="a line instead of the map: EL at x = 0..100 at.%%, "
+                                                "the other elements sharing the rest equally")
+    m.add_argument("--elements", nargs="+", metavar="EL", help="a subset of the model's species (default: all)")
+    m.add_argument("--size", type=cliopts.number_in(int, 1, 100), default=6,
+                   help="conventional cubic cells per edge of each sample (default 6: 432 BCC atoms)")
+    m.add_argument("--sites", type=cliopts.positive_int, default=50, help="random vacancy sites per sample (default 50)")
+    m.add_argument("--a-elements", metavar="EL=A,...",
+                   help="lattice parameter (A) of each element for Vegard's law, e.g. Ta=3.32,Nb=3.31,Mo=3.16")
+    m.add_argument("--symmetrize", action="store_true", help="average predictions over the hop's symmetries")
+    m.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ... (default cpu)")
+    m.set_defaults(func=_spectra)
 
 
 def _threads(args) -> None:
@@ -181,6 +214,46 @@ def _predict(args) -> int:
         print(f"{s} moving: {v['n']} hops, mean {v['mean']:.3f} eV, std {v['std']:.3f} eV")
     print(f"wrote {prefix}.json and {prefix}.png")
     return 0
+
+
+def _spectra(args) -> int:
+    from .io import load
+    from .spectra import composition_line, composition_map, figure
+
+    _agg()
+    _threads(args)
+    if args.a_elements is not None and args.potential is not None:
+        raise InputError("give --a-elements or --potential, not both")
+    out = Path(args.out)
+    stem = "spectra_line" if args.line else "spectra_map"
+    model = load(args.model, args.device)
+    kw = dict(step=args.step, min_fraction=args.min_fraction, elements=args.elements, size=args.size,
+              sites=args.sites, seed=args.seed, a_elements=args.a_elements, potential=args.potential,
+              cached=_cached_parameters(out / f"{stem}.json"), average_symmetries=args.symmetrize,
+              progress=not args.quiet)
+    res = composition_line(model, args.line, **kw) if args.line else composition_map(model, **kw)
+    doc = {"model": str(args.model), **res}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(doc, indent=1) + "\n")
+    lp = res["lattice_parameters"]
+    what = f"line of {args.line}" if args.line else f"{'-'.join(res['elements'])} map"
+    _save(figure(res, f"{what}: {res['n_hops']} hops, {res['sites_per_sample']} sites x {res['n_compositions']} "
+                      f"compositions"), out / f"{stem}.png")
+    print(f"{res['n_compositions']} compositions, {res['n_hops']} hops in {res['predict_seconds']:.1f} s "
+          f"({res['hops_per_second']} hops/s on {res['device']}); lattice parameters: {lp['source']}"
+          + (" (cached)" if lp.get("cached") else ""))
+    print(f"wrote {out / stem}.json and {out / stem}.png")
+    return 0
+
+
+def _cached_parameters(path: Path) -> dict | None:
+    """The lattice parameters of an earlier run's JSON, if readable: relaxing again with the
+    same potential would give the same values (spectra.element_lattice_parameters decides)."""
+    try:
+        lp = json.loads(path.read_text()).get("lattice_parameters")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return lp if isinstance(lp, dict) else None
 
 
 def _agg() -> None:

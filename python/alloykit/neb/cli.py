@@ -31,8 +31,9 @@ EXAMPLES = """examples:
 def _settings(args):
     from .driver import NebSettings
 
-    return NebSettings(potential=args.potential, replicas=args.replicas, spring=args.spring, ftol=args.ftol,
-                       n1=args.n1, n2=args.n2, box=args.box, env_cutoff=args.env_cutoff).check()
+    return NebSettings.protocol(args.protocol, args.potential, replicas=args.replicas, spring=args.spring,
+                                ftol=args.ftol, relax_ftol=args.relax_ftol, n1=args.n1, n2=args.n2, box=args.box,
+                                env_cutoff=args.env_cutoff)
 
 
 def _sites(text: str):
@@ -97,8 +98,9 @@ def run_cmd(args) -> int:
 
     comm = MPI.COMM_WORLD
     if comm.Get_size() == 1:
-        if args.replicas * args.groups > MAX_RANKS:
-            raise InputError(f"--replicas {args.replicas} x --groups {args.groups} = {args.replicas * args.groups} "
+        replicas = _settings(args).replicas
+        if replicas * args.groups > MAX_RANKS:
+            raise InputError(f"--replicas {replicas} x --groups {args.groups} = {replicas * args.groups} "
                              f"MPI ranks; more than the {MAX_RANKS} one command starts (use mpiexec yourself)")
         plan = _plan(args)
         if not args.quiet:
@@ -203,14 +205,19 @@ def register(sub) -> None:
     r.add_argument("--frames", default=":", help="frames of --structure files: index or slice (default all)")
     r.add_argument("--relax-samples", action="store_true", help="relax each sample (positions and box) first")
     r.add_argument("--sites", default="all", help="vacancy sites per sample: all, a count (random), or i,j,k")
-    r.add_argument("--replicas", type=cliopts.number_in(int, 3, MAX_REPLICAS), default=11, help="NEB replicas = MPI ranks per NEB (default 11)")
+    r.add_argument("--protocol", choices=["reference", "fast"], default="reference",
+                   help="reference: the paper's NEB (11 replicas, ftol 0.001 eV/A); fast: one climbing image, "
+                        "ftol 0.01 eV/A, end states to 1e-4 eV/A (validated on Ta-Nb-Mo, single-humped paths "
+                        "only); the options below override either")
+    r.add_argument("--replicas", type=cliopts.number_in(int, 3, MAX_REPLICAS), help="NEB replicas = MPI ranks per NEB (reference: 11)")
     r.add_argument("--groups", type=cliopts.number_in(int, 1, MAX_GROUPS), default=1, help="NEBs at a time when not under mpiexec (default 1)")
-    r.add_argument("--spring", type=cliopts.positive_float, default=5.0, help="NEB spring, eV/A (default 5)")
-    r.add_argument("--ftol", type=cliopts.positive_float, default=0.001, help="NEB force tolerance, eV/A (default 0.001)")
-    r.add_argument("--n1", type=cliopts.positive_int, default=1000, help="step budget, plain NEB stage")
-    r.add_argument("--n2", type=cliopts.positive_int, default=1000, help="step budget, climbing-image stage")
-    r.add_argument("--box", default="aniso", choices=["aniso", "iso", "none"], help="initial-state box relaxation")
-    r.add_argument("--env-cutoff", type=cliopts.number_in(float, 0, 30, lo_open=True), default=8.0, help="radius of the stored environment, A")
+    r.add_argument("--spring", type=cliopts.positive_float, help="NEB spring, eV/A (default 5)")
+    r.add_argument("--ftol", type=cliopts.positive_float, help="NEB force tolerance, eV/A (reference: 0.001)")
+    r.add_argument("--relax-ftol", type=cliopts.positive_float, help="end-state force tolerance, eV/A (reference: 1e-6)")
+    r.add_argument("--n1", type=cliopts.positive_int, help="step budget, plain NEB stage (default 1000)")
+    r.add_argument("--n2", type=cliopts.positive_int, help="step budget, climbing-image stage (default 1000)")
+    r.add_argument("--box", choices=["aniso", "iso", "none"], help="initial-state box relaxation (default aniso)")
+    r.add_argument("--env-cutoff", type=cliopts.number_in(float, 0, 30, lo_open=True), help="radius of the stored environment, A (default 8)")
     r.add_argument("--json", metavar="FILE", help="also write the final status here")
     r.set_defaults(func=run_cmd)
 

@@ -80,6 +80,26 @@ def plan_dataset(path, samples, sites, settings: NebSettings, seed: int = 0, rec
     return {"created": created, "tasks": len(tasks)}
 
 
+def extend_dataset(path, tasks, label: str, info: dict | None = None) -> int:
+    """Add vacancy tasks [(sample_id, site)] of samples already in the dataset as one
+    labelled round (:func:`alloykit.neb.store.add_tasks`), after checking each site as
+    :func:`plan_dataset` does; a run then computes them. Returns the number added."""
+    with store.Dataset(path) as ds:
+        samples = {sid: ds.sample(sid) for sid in {str(s) for s, _ in tasks} if sid in ds._samples}
+        settings = NebSettings(**ds.plan["settings"])
+    found = {}
+    for sid, site in tasks:
+        if str(sid) not in samples:
+            raise InputError(f"{path}: no sample {sid!r} in the dataset")
+        atoms = samples[str(sid)]
+        smp.choose_sites(len(atoms), [int(site)], 0, 0)
+        if sid not in found:
+            potential(settings.potential, atoms.get_chemical_symbols())
+            found[sid] = lattice_sites(atoms, 1)
+        hop_neighbours(atoms, found[sid], int(site))
+    return store.add_tasks(path, tasks, label, info)
+
+
 class RunLock:
     """One run at a time per dataset: an ``flock`` on ``DATASET.lock``, which the kernel
     drops when its holder dies (kill -9 included), so a lock left by a killed run is simply

@@ -140,6 +140,38 @@ def create(path, plan: dict, samples, tasks) -> bool:
         con.close()
 
 
+def add_tasks(path, tasks, label: str, info: dict | None = None) -> int:
+    """Append vacancy tasks [(sample_id, site)] to an existing dataset as one labelled
+    round (e.g. chosen by active learning), in one transaction; tasks already planned are
+    skipped. The round (label, its tasks in order, ``info``) is kept in meta ``rounds``.
+    Returns the number added."""
+    con = connect(path)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        known = {r[0] for r in con.execute("SELECT sample_id FROM samples")}
+        bad = [s for s, _ in tasks if str(s) not in known]
+        if bad:
+            raise InputError(f"{path}: no sample {bad[0]!r} in the dataset")
+        have = {(s, int(i)) for s, i in con.execute("SELECT sample_id, site FROM tasks")}
+        new = []
+        for s, i in tasks:
+            if (str(s), int(i)) not in have and (str(s), int(i)) not in new:
+                new.append((str(s), int(i)))
+        row = con.execute("SELECT value FROM meta WHERE key='rounds'").fetchone()
+        rounds = json.loads(row[0]) if row else []
+        rounds.append({"label": str(label), "tasks": [list(t) for t in new], "info": info or {}})
+        con.execute("INSERT OR REPLACE INTO meta VALUES('rounds', ?)", (json.dumps(rounds),))
+        con.executemany("INSERT INTO tasks(sample_id, site) VALUES(?,?)", new)
+        con.execute("COMMIT")
+        return len(new)
+    except BaseException:
+        if con.in_transaction:
+            con.execute("ROLLBACK")
+        raise
+    finally:
+        con.close()
+
+
 def _first_difference(old, new, where="plan") -> str:
     if isinstance(old, dict) and isinstance(new, dict):
         for k in sorted(set(old) | set(new)):
@@ -297,6 +329,19 @@ class Dataset:
     def sample(self, sample_id: str) -> Atoms:
         """The sample as it was given (before the vacancy)."""
         return load_sample(self.path, sample_id)
+
+    def rounds(self) -> list[dict]:
+        """Tasks added after the plan (:func:`add_tasks`): [{label, tasks, info}]."""
+        row = self._con.execute("SELECT value FROM meta WHERE key='rounds'").fetchone()
+        return json.loads(row[0]) if row else []
+
+    def tasks(self) -> list[tuple[str, int]]:
+        """Every planned vacancy (sample_id, site), in task order."""
+        return [(s, int(i)) for s, i in self._con.execute("SELECT sample_id, site FROM tasks ORDER BY task")]
+
+    def timings(self) -> dict[tuple[str, int], float]:
+        """Wall seconds of each computed vacancy (sample_id, site) (the last run's)."""
+        return {(s, int(i)): float(t) for s, i, t in self._con.execute("SELECT sample_id, site, seconds FROM timings")}
 
     def sample_ids(self) -> list[str]:
         return [sid for sid, _ in sorted(self._samples.items(), key=lambda kv: kv[1][2])]
