@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, write  # noqa: E402
+from common import RESULTS, parse_torch_run, write  # noqa: E402
 
 from alloykit.cnn import TrainConfig, evaluate_model, fit_linear, fit_mlp, site_features, train_model  # noqa: E402
 from alloykit.cnn.io import save  # noqa: E402
@@ -77,11 +77,7 @@ def split_vacancies(records, fraction: float, seed: int):
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser()
     p.add_argument("--epochs", type=int, default=120)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--quick", action="store_true")
-    args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    args = parse_torch_run(p, argv)
     cuda = torch.cuda.is_available()
     arch = dict(n=3, width=60, grid6=32) if cuda else dict(n=1, width=16, grid6=16)
     epochs = 3 if args.quick else args.epochs

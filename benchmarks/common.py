@@ -35,3 +35,15 @@ def add_cnn_options(parser, epochs: int):
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: robust on a shared machine)")
     return parser
+
+
+def parse_torch_run(parser, argv=None):
+    """Add --threads/--seed/--quick, parse, and set torch's thread count."""
+    import torch
+
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="tiny run: checks the script, not the science")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    return args

@@ -11,9 +11,9 @@ composition is held out (its vacancies are the test set); sample "-0" feeds trai
 The first round is one random site per sample: the seed training set S (samples -0,
 computed first) and the first held-out vacancies (samples -1).
 
-Then rounds added with :func:`alloykit.neb.farm.extend_dataset`, each only once:
-"heldout-2" (one more random site per held-out sample), and two arms over the training
-samples, ROUND vacancies per round: "random-k" (drawn at random) and "active-k" (largest
+Then rounds added with :func:`alloykit.neb.farm.extend_dataset`, each only once: two arms
+over the training samples, ROUND vacancies per round (``--held-out-rounds 1`` first adds
+one more random site per held-out sample, round "heldout-2"): "random-k" (drawn at random) and "active-k" (largest
 disagreement of a committee of 8 bootstrap linear models, :mod:`alloykit.cnn.active`,
 trained on S and the earlier active rounds only, so the active arm never sees the random
 one). bench_tanbmo_active.py compares the arms on the held-out vacancies.
@@ -92,16 +92,17 @@ def add_round(path, label: str, method: str, train_labels: set, held_out: bool, 
     return extend_dataset(path, [(c["sample_id"], c["site"]) for c in chosen], label, info)
 
 
-def grow(path=DATASET, groups: int = 2) -> dict:
+def grow(path=DATASET, groups: int = 2, rounds: int = ROUNDS, held_out_rounds: int = 0) -> dict:
     """The whole schedule; every step is skipped when done, so a rerun resumes."""
     from alloykit.neb import open_dataset
 
     if not Path(path).exists():
         plan(path)
     run(path, groups)
-    add_round(path, "heldout-2", "random", set(), True, seed=100)
+    for k in range(2, held_out_rounds + 2):
+        add_round(path, f"heldout-{k}", "random", set(), True, seed=100 + k)
     active = {"plan"}
-    for k in range(1, ROUNDS + 1):
+    for k in range(1, rounds + 1):
         add_round(path, f"random-{k}", "random", set(), False, seed=200 + k)
         add_round(path, f"active-{k}", "ensemble", set(active), False, seed=300 + k)
         run(path, groups)
@@ -121,13 +122,15 @@ def main(argv=None) -> int:
     p.add_argument("stage", choices=["plan", "run", "grow"])
     p.add_argument("--dataset", type=Path, default=DATASET)
     p.add_argument("--groups", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=ROUNDS, help="rounds of each arm (grow)")
+    p.add_argument("--held-out-rounds", type=int, default=0, help="more random held-out sites per sample (grow)")
     a = p.parse_args(argv)
     if a.stage == "plan":
         print(plan(a.dataset))
     elif a.stage == "run":
         print(run(a.dataset, a.groups))
     else:
-        print(grow(a.dataset, a.groups))
+        print(grow(a.dataset, a.groups, a.rounds, a.held_out_rounds))
     return 0
 
 

@@ -10,11 +10,12 @@ Public API (torch is imported on first use, so ``alloykit --help`` stays fast)::
     hops = model.predict_structure(atoms, sites=[0, 1])                   # 8 barriers per BCC site
     result = cnn.evaluate_model(model, test_records)                      # MAEs per composition ...
     grid = cnn.composition_map(model, step=0.1, potential="MoNbTaW")      # barrier stats per composition
+    nxt = cnn.choose_vacancies(records, {"s0": atoms}, 16)                # active learning: NEB these next
 
 Modules: model (networks), train (loop, checkpoints), pipeline (records -> model, evaluation),
 predictor (BarrierModel), io (safe save/load), baselines (LR and NN on site one-hots),
 data (records, splits, synthetic barrier), spectra (composition maps and lines of barrier
-statistics), plots, cli, demo. Hops are
+statistics), active (which vacancies to compute next: committee disagreement), plots, cli, demo. Hops are
 :class:`alloykit.structures.HopRecord`s throughout.
 """
 from __future__ import annotations
@@ -31,6 +32,7 @@ _EXPORTS = {
     "write_jsonl": "data",
     "site_features": "baselines", "fit_linear": "baselines", "fit_mlp": "baselines",
     "composition_map": "spectra", "composition_line": "spectra",
+    "choose_vacancies": "active", "committee_spread": "active",
 }
 __all__ = sorted(_EXPORTS)
 
