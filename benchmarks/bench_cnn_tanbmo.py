@@ -30,10 +30,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, parse_torch_run, write  # noqa: E402
 
-from alloykit.cnn import TrainConfig, evaluate_model, fit_linear, fit_mlp, site_features, train_model  # noqa: E402
+from alloykit.cnn import TrainConfig, evaluate_model, fit_linear, fit_mlp, train_model  # noqa: E402
+from alloykit.cnn.baselines import record_features  # noqa: E402
 from alloykit.cnn.io import save  # noqa: E402
 from alloykit.neb import open_dataset  # noqa: E402
-from alloykit.sdm import HopSet, describe_lattice, lattice_symmetries, sdm_spec  # noqa: E402
 from alloykit.structures import composition_key  # noqa: E402
 
 DATASET = RESULTS / "neb_tanbmo.sqlite"
@@ -47,12 +47,8 @@ def baselines(train, val, test, seed: int, epochs: int) -> dict:
     """LR and NN on one-hot sites (6 shells), trained on ``train`` (NN: early stopping on
     ``val``), MAE on ``test``."""
     recs = train + val + test
-    species = sorted({s for r in recs for s in r.env_species})
-    lattice, a = describe_lattice(recs)
-    spec = sdm_spec(species, lattice, a, 6)
-    hops = HopSet.from_records(recs, spec, lattice_symmetries(lattice, a, spec.r_c), lattice=lattice)
-    X, perms = site_features(hops, lattice, a, 6)
-    y = hops.targets
+    X, perms, _, _ = record_features(recs, 6)
+    y = torch.tensor([r.barrier_forward for r in recs], dtype=torch.float32)
     i_tr = np.arange(len(train))
     i_va = np.arange(len(train), len(train) + len(val))
     i_te = np.arange(len(train) + len(val), len(recs))

@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, write  # noqa: E402
 
 from alloykit.cnn.active import committee_spread  # noqa: E402
-from alloykit.cnn.baselines import fit_linear, site_features  # noqa: E402
+from alloykit.cnn.baselines import fit_linear, record_features  # noqa: E402
 from alloykit.neb import open_dataset  # noqa: E402
-from alloykit.sdm import HopSet, describe_lattice, lattice_symmetries, sdm_spec  # noqa: E402
+from alloykit.sdm import describe_lattice  # noqa: E402
 
 DATASET = RESULTS / "neb_tanbmo.sqlite"
 STEP = 4          # vacancies between curve points
@@ -38,11 +38,9 @@ CURVE_SHELLS = 6  # the model scored on the held-out set: the paper's LR, 6 shel
 
 def arms(ds) -> tuple[list, dict, list]:
     """(seed vacancies, {arm: ordered added vacancies}, held-out usable records)."""
-    tasks, rounds = ds.tasks(), ds.rounds()
-    first = tasks[:len(tasks) - sum(len(r["tasks"]) for r in rounds)]
-    seed = [t for t in first if t[0].endswith("-0")]
+    seed = [t for t in ds.first_round() if t[0].endswith("-0")]
     added = {"random": [], "active": []}
-    for r in rounds:
+    for r in ds.rounds():
         arm = r["label"].split("-")[0]
         if arm in added:
             added[arm] += [(s, int(i)) for s, i in r["tasks"]]
@@ -91,12 +89,8 @@ def main() -> dict:
 
 def _lr_pred(records, held, shells: int = SHELLS) -> np.ndarray:
     """The LR baseline (``shells`` g(r) shells) fitted to ``records``, predicting ``held``."""
-    species = sorted({s for r in records + held for s in r.env_species})
     lattice, a = describe_lattice(records)
-    spec = sdm_spec(species, lattice, a, shells)
-    hops = HopSet.from_records(records + held, spec, lattice_symmetries(lattice, a, spec.r_c), target=None,
-                               lattice=lattice)
-    X, perms = site_features(hops, lattice, a, shells)
+    X, perms, _, _ = record_features(records + held, shells, lattice, a)
     y = torch.tensor([r.barrier_forward for r in records] + [0.0] * len(held), dtype=torch.float32)
     return fit_linear(X, perms, y, np.arange(len(records)), ridge=1e-3)(np.arange(len(records), len(X)))
 

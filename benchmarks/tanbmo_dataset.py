@@ -60,8 +60,7 @@ MIN_SEPARATION = 6.0   # A: chosen vacancies of one sample at least this far apa
 def _records(path, labels: set, ds) -> list:
     """Usable records of the training samples' vacancies planned in rounds ``labels``
     ("plan": the first round)."""
-    first = {t for t in ds.tasks()[:len(ds.tasks()) - sum(len(r["tasks"]) for r in ds.rounds())]}
-    keep = set(first if "plan" in labels else ())
+    keep = set(ds.first_round() if "plan" in labels else ())
     for r in ds.rounds():
         if r["label"] in labels:
             keep |= {(s, int(i)) for s, i in r["tasks"]}

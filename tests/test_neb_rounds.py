@@ -9,8 +9,9 @@ import pytest
 from conftest import VENV_BIN, run
 
 from alloykit.errors import InputError
-from alloykit.neb import NebSettings, open_dataset
+from alloykit.neb import NebSettings, hop_neighbours, open_dataset, vacancy_hops
 from alloykit.neb.farm import extend_dataset
+from alloykit.structures import lattice_sites, random_solid_solution
 
 SAMPLE = ["--composition", "Fe=0.8,Cr=0.2", "--size", "3", "--sites", "1", "--seed", "3", "--potential", "FeCr"]
 
@@ -23,6 +24,22 @@ def test_protocols_are_the_validated_settings():
     assert NebSettings.protocol("fast", "FeCr", replicas=5, ftol=None).replicas == 5      # None: not given
     with pytest.raises(InputError, match="protocol"):
         NebSettings.protocol("quick", "FeCr")
+
+
+@pytest.mark.mpi
+def test_fast_protocol_gives_the_reference_barriers_on_ta_nb_mo():
+    """The shortcut against the paper's protocol on a system it was validated for (SNAP
+    Ta-Nb-Mo, a 54-atom equimolar cell, two hops of one vacancy): the same saddle within
+    1 meV (benchmarks/bench_neb_protocol.py: 56 hops of 250-atom cells within 37 micro-eV)."""
+    atoms = random_solid_solution("bcc", {"Ta": 1 / 3, "Nb": 1 / 3, "Mo": 1 / 3}, 3, None, 11)
+    movers = [j for j, _ in hop_neighbours(atoms, lattice_sites(atoms, 1), 0)][:2]
+    got = {}
+    for name in ("reference", "fast"):
+        _, recs = vacancy_hops(atoms, 0, NebSettings.protocol(name, "MoNbTaW"), neighbors=movers)
+        assert all(r.usable for r in recs), [r.flag for r in recs]
+        got[name] = [(r.barrier_forward, r.barrier_backward) for r in recs]
+    for ref, fast in zip(got["reference"], got["fast"]):
+        assert ref[0] > 0.5 and abs(fast[0] - ref[0]) < 1e-3 and abs(fast[1] - ref[1]) < 1e-3
 
 
 @pytest.fixture(scope="module")

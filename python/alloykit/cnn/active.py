@@ -26,10 +26,8 @@ import torch
 
 from ..errors import InputError
 from ..sdm.environment import hop_records
-from ..sdm.hopset import HopSet, as_records, describe_lattice, lattice_symmetries
-from ..sdm.shells import sdm_spec
-from .baselines import fit_linear, site_features
-from .data import dataset_species
+from ..sdm.hopset import as_records, describe_lattice
+from .baselines import fit_linear, record_features
 
 METHODS = ("ensemble", "random")
 
@@ -47,12 +45,8 @@ def committee_spread(train_records, candidate_records, n_models: int = 8, n_shel
         raise InputError(f"committee: needs >= 2 training barriers and candidates, got {len(train)} and {len(cand)}")
     if n_models < 2:
         raise InputError(f"n_models: {n_models}; a committee needs at least 2")
-    species = sorted(species or set(dataset_species(train)) | set(dataset_species(cand)))
     lattice, a = describe_lattice(train)
-    spec = sdm_spec(species, lattice, a, n_shells)
-    ops = lattice_symmetries(lattice, a, spec.r_c)
-    hops = HopSet.from_records(train + cand, spec, ops, target=None, lattice=lattice)
-    X, perms = site_features(hops, lattice, a, n_shells)
+    X, perms, _, _ = record_features(train + cand, n_shells, lattice, a, species)
     y = torch.tensor([r.barrier_forward for r in train] + [0.0] * len(cand), dtype=torch.float32)
     groups: dict[tuple, list[int]] = {}
     for i, r in enumerate(train):

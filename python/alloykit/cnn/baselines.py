@@ -16,8 +16,8 @@ import torch
 
 from ..errors import InputError
 from ..sdm.frame import hop_template, site_permutations
-from ..sdm.hopset import HopSet
-from ..sdm.shells import cutoff_for_shells
+from ..sdm.hopset import HopSet, as_records, describe_lattice, lattice_symmetries
+from ..sdm.shells import cutoff_for_shells, sdm_spec
 from .model import SiteMLP
 from .train import TrainConfig, fit, predict
 
@@ -43,6 +43,22 @@ def site_features(hops: HopSet, lattice: str, a: float, n_shells: int) -> tuple[
     X[rows, site[ok], spc[ok]] = 1.0
     perms = site_permutations(template, hops.ops.cpu().numpy())
     return torch.from_numpy(X), torch.from_numpy(perms)
+
+
+def record_features(records, n_shells: int, lattice: str | None = None, a: float | None = None, species=None):
+    """:func:`site_features` straight from HopRecords (their barriers are not needed):
+    (X, perms, lattice, a). lattice, a: default :func:`describe_lattice` of the records;
+    species: the channels (default: every species in the records, sorted)."""
+    from .data import dataset_species
+
+    records = as_records(records)
+    species = sorted(species or dataset_species(records))
+    if lattice is None or a is None:
+        lattice, a = describe_lattice(records)
+    spec = sdm_spec(species, lattice, a, n_shells)
+    hops = HopSet.from_records(records, spec, lattice_symmetries(lattice, a, spec.r_c), target=None, lattice=lattice)
+    X, perms = site_features(hops, lattice, a, n_shells)
+    return X, perms, lattice, a
 
 
 def _permuted(X: torch.Tensor, perms: torch.Tensor, pick: torch.Tensor) -> torch.Tensor:

@@ -33,6 +33,8 @@ from ..structures import (
     CompositionRounded,
     composition_grid,
     composition_key,
+    element_values,
+    grid_divisions,
     random_solid_solution,
     vegard_lattice_parameter,
 )
@@ -43,13 +45,6 @@ ASE_NOTE = ("lattice parameters from ASE's reference crystals (Vegard's law on v
 
 
 # ------------------------------------------------------------------ compositions
-
-def _divisions(step: float) -> int:
-    n = round(1.0 / step) if step > 0 else 0
-    if n < 1 or abs(n * step - 1.0) > 1e-9:
-        raise InputError(f"step: {step} must divide 1 (e.g. 0.5, 0.25, 0.1)")
-    return n
-
 
 def map_elements(model, elements=None) -> list[str]:
     """The elements of a map: ``elements`` (a subset of the model's species, in the model's
@@ -72,7 +67,7 @@ def line_compositions(elements, element: str, step: float = 0.1, min_fraction: f
         raise InputError(f"line: {element!r} is not one of the elements {elements}")
     if len(elements) < 2:
         raise InputError("line: needs at least two elements")
-    n = _divisions(step)
+    n = grid_divisions(step)
     others = [el for el in elements if el != element]
     out = []
     for j in range(n + 1):
@@ -93,7 +88,7 @@ def parse_element_values(text) -> dict[str, float]:
     if isinstance(text, dict):
         pairs = list(text.items())
     else:
-        pairs = [item.partition("=")[::2] for item in str(text).replace(" ", "").split(",") if item]
+        pairs = element_values(str(text), "a_elements", "number")
     if not pairs:
         raise InputError("a_elements: no ELEMENT=VALUE given")
     out: dict[str, float] = {}

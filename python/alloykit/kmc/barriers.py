@@ -167,18 +167,17 @@ class LinearBarrier(_TemplateBarrier):
         by predicting probe rows (zero, then each single one-hot)."""
         import torch
 
-        from ..cnn.baselines import fit_linear, site_features
+        from ..cnn.baselines import fit_linear, record_features
         from ..cnn.data import dataset_species
-        from ..sdm import HopSet, describe_lattice, lattice_symmetries, sdm_spec
+        from ..sdm.hopset import as_records
 
+        records = as_records(records)
         species = dataset_species(records)
-        kind, a = describe_lattice(records)
-        spec = sdm_spec(species, kind, a, n_shells)
-        hops = HopSet.from_records(records, spec, lattice_symmetries(kind, a, spec.r_c), lattice=kind)
-        X, perms = site_features(hops, kind, a, n_shells)
+        X, perms, kind, a = record_features(records, n_shells, species=species)
+        y = torch.tensor([r.barrier_forward for r in records], dtype=torch.float32)
         K, C = X.shape[1:]
         probes = torch.cat([torch.zeros(1, K, C), torch.eye(K * C).reshape(K * C, K, C)])
-        predict = fit_linear(torch.cat([X, probes]), perms, torch.cat([hops.targets, torch.zeros(len(probes))]),
+        predict = fit_linear(torch.cat([X, probes]), perms, torch.cat([y, torch.zeros(len(probes))]),
                              np.arange(len(X)), ridge)
         p = predict(np.arange(len(X), len(X) + len(probes)))
         return cls((p[1:] - p[0]).reshape(K, C), float(p[0]), species, kind, a, n_shells)

@@ -65,13 +65,7 @@ def plan_dataset(path, samples, sites, settings: NebSettings, seed: int = 0, rec
     tasks = []
     for k, (sid, atoms) in enumerate(samples):
         chosen = smp.choose_sites(len(atoms), sites, seed, k)
-        potential(settings.potential, atoms.get_chemical_symbols())
-        try:
-            found = lattice_sites(atoms, 1, lattice)    # once per sample, not per site
-        except InputError as e:
-            raise InputError(f"sample {sid}: {e}") from None
-        for site in chosen:
-            hop_neighbours(atoms, found, site)
+        check_sites(sid, atoms, chosen, settings, lattice)
         tasks += [(sid, s) for s in chosen]
     plan = {"settings": settings.asdict(), "seed": int(seed), "recipe": recipe or {},
             "sites": sites if isinstance(sites, (str, int)) else sorted(int(s) for s in sites),
@@ -80,23 +74,34 @@ def plan_dataset(path, samples, sites, settings: NebSettings, seed: int = 0, rec
     return {"created": created, "tasks": len(tasks)}
 
 
+def check_sites(sample_id, atoms, sites, settings: NebSettings, lattice: str | None = None) -> None:
+    """Vacancy sites of one sample, checked before any NEB: the potential covers its
+    elements, it is a lattice (``lattice`` if given) and each site has its first neighbours."""
+    potential(settings.potential, atoms.get_chemical_symbols())
+    try:
+        found = lattice_sites(atoms, 1, lattice)    # once per sample, not per site
+    except InputError as e:
+        raise InputError(f"sample {sample_id}: {e}") from None
+    for site in sites:
+        hop_neighbours(atoms, found, site)
+
+
 def extend_dataset(path, tasks, label: str, info: dict | None = None) -> int:
     """Add vacancy tasks [(sample_id, site)] of samples already in the dataset as one
     labelled round (:func:`alloykit.neb.store.add_tasks`), after checking each site as
     :func:`plan_dataset` does; a run then computes them. Returns the number added."""
-    with store.Dataset(path) as ds:
-        samples = {sid: ds.sample(sid) for sid in {str(s) for s, _ in tasks} if sid in ds._samples}
-        settings = NebSettings(**ds.plan["settings"])
-    found = {}
+    by_sample: dict[str, list[int]] = {}
     for sid, site in tasks:
-        if str(sid) not in samples:
-            raise InputError(f"{path}: no sample {sid!r} in the dataset")
-        atoms = samples[str(sid)]
-        smp.choose_sites(len(atoms), [int(site)], 0, 0)
-        if sid not in found:
-            potential(settings.potential, atoms.get_chemical_symbols())
-            found[sid] = lattice_sites(atoms, 1)
-        hop_neighbours(atoms, found[sid], int(site))
+        by_sample.setdefault(str(sid), []).append(int(site))
+    with store.Dataset(path) as ds:
+        known = set(ds.sample_ids())
+        missing = [sid for sid in by_sample if sid not in known]
+        if missing:
+            raise InputError(f"{path}: no sample {missing[0]!r} in the dataset")
+        settings = NebSettings(**ds.plan["settings"])
+        for sid, sites in by_sample.items():
+            atoms = ds.sample(sid)
+            check_sites(sid, atoms, smp.choose_sites(len(atoms), sites, 0, 0), settings)
     return store.add_tasks(path, tasks, label, info)
 
 

@@ -23,6 +23,7 @@ import json
 import math
 import os
 import sqlite3
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -111,33 +112,39 @@ def create(path, plan: dict, samples, tasks) -> bool:
 
     Raises InputError naming the first field that differs from the stored plan.
     """
-    con = connect(path)
-    try:
+    with closing(connect(path)) as con:
         con.executescript(SCHEMA)
-        con.execute("BEGIN IMMEDIATE")
-        row = con.execute("SELECT value FROM meta WHERE key='plan'").fetchone()
-        if row is not None:
-            con.execute("ROLLBACK")
-            old = json.loads(row[0])
-            new = json.loads(json.dumps(plan))
-            if old != new:
-                raise InputError(f"{path}: exists with a different plan ({_first_difference(old, new)}); "
-                                 "rerun with the same options to resume, or use a new dataset file")
-            return False
-        con.execute("INSERT INTO meta VALUES('format', ?)", (str(FORMAT),))
-        con.execute("INSERT INTO meta VALUES('plan', ?)", (json.dumps(plan),))
-        for k, (sid, atoms) in enumerate(samples):
-            con.execute("INSERT INTO samples VALUES(?,?,?,?,?)", (str(sid), k, json.dumps(composition_of(atoms)),
-                                                                   len(atoms), structure_json(atoms)))
-        con.executemany("INSERT INTO tasks(sample_id, site) VALUES(?,?)", [(str(s), int(i)) for s, i in tasks])
-        con.execute("COMMIT")
-        return True
+        with transaction(con):
+            row = con.execute("SELECT value FROM meta WHERE key='plan'").fetchone()
+            if row is not None:
+                old = json.loads(row[0])
+                new = json.loads(json.dumps(plan))
+                if old != new:
+                    raise InputError(f"{path}: exists with a different plan ({_first_difference(old, new)}); "
+                                     "rerun with the same options to resume, or use a new dataset file")
+                return False
+            con.execute("INSERT INTO meta VALUES('format', ?)", (str(FORMAT),))
+            con.execute("INSERT INTO meta VALUES('plan', ?)", (json.dumps(plan),))
+            for k, (sid, atoms) in enumerate(samples):
+                con.execute("INSERT INTO samples VALUES(?,?,?,?,?)", (str(sid), k, json.dumps(composition_of(atoms)),
+                                                                       len(atoms), structure_json(atoms)))
+            con.executemany("INSERT INTO tasks(sample_id, site) VALUES(?,?)", [(str(s), int(i)) for s, i in tasks])
+            return True
+
+
+@contextmanager
+def transaction(con: sqlite3.Connection):
+    """BEGIN IMMEDIATE (the write lock at once, so two writers never deadlock half-way),
+    COMMIT when the block ends, ROLLBACK on any exception (kill included: SQLite rolls an
+    uncommitted transaction back on the next open)."""
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        yield con
     except BaseException:
         if con.in_transaction:
             con.execute("ROLLBACK")
         raise
-    finally:
-        con.close()
+    con.execute("COMMIT")
 
 
 def add_tasks(path, tasks, label: str, info: dict | None = None) -> int:
@@ -145,9 +152,7 @@ def add_tasks(path, tasks, label: str, info: dict | None = None) -> int:
     round (e.g. chosen by active learning), in one transaction; tasks already planned are
     skipped. The round (label, its tasks in order, ``info``) is kept in meta ``rounds``.
     Returns the number added."""
-    con = connect(path)
-    try:
-        con.execute("BEGIN IMMEDIATE")
+    with closing(connect(path)) as con, transaction(con):
         known = {r[0] for r in con.execute("SELECT sample_id FROM samples")}
         bad = [s for s, _ in tasks if str(s) not in known]
         if bad:
@@ -162,14 +167,7 @@ def add_tasks(path, tasks, label: str, info: dict | None = None) -> int:
         rounds.append({"label": str(label), "tasks": [list(t) for t in new], "info": info or {}})
         con.execute("INSERT OR REPLACE INTO meta VALUES('rounds', ?)", (json.dumps(rounds),))
         con.executemany("INSERT INTO tasks(sample_id, site) VALUES(?,?)", new)
-        con.execute("COMMIT")
         return len(new)
-    except BaseException:
-        if con.in_transaction:
-            con.execute("ROLLBACK")
-        raise
-    finally:
-        con.close()
 
 
 def _first_difference(old, new, where="plan") -> str:
@@ -220,8 +218,7 @@ def write_vacancy(con: sqlite3.Connection, vacancy: dict, records: list[HopRecor
     """One finished task, atomically: its vacancy row and every hop row. The environment
     is stored once, in the vacancy row; a hop row keeps its scalars in columns and the
     rest (``DATA_FIELDS`` and ``extra`` but the environment indices) in ``data``."""
-    con.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(con):
         pos = np.ascontiguousarray(vacancy["positions"], dtype="<f8").reshape(-1, 3)
         con.execute("INSERT INTO vacancies VALUES(?,?,?,?,?,?,?,?)",
                     (vacancy["sample_id"], vacancy["vacancy_site"], _num(vacancy["energy_initial"]),
@@ -238,10 +235,6 @@ def write_vacancy(con: sqlite3.Connection, vacancy: dict, records: list[HopRecor
                          _num(r.energy_final), int(bool(r.converged)), r.flag, json.dumps(data)))
         con.execute("INSERT INTO timings VALUES(?,?,?,?,datetime('now'))",
                     (vacancy["sample_id"], vacancy["vacancy_site"], float(seconds), int(group)))
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 # ---------------------------------------------------------------------------------------
@@ -338,6 +331,12 @@ class Dataset:
     def tasks(self) -> list[tuple[str, int]]:
         """Every planned vacancy (sample_id, site), in task order."""
         return [(s, int(i)) for s, i in self._con.execute("SELECT sample_id, site FROM tasks ORDER BY task")]
+
+    def first_round(self) -> list[tuple[str, int]]:
+        """The vacancies of the plan itself, before any added round (rounds are appended
+        after it in task order)."""
+        tasks = self.tasks()
+        return tasks[:len(tasks) - sum(len(r["tasks"]) for r in self.rounds())]
 
     def timings(self) -> dict[tuple[str, int], float]:
         """Wall seconds of each computed vacancy (sample_id, site) (the last run's)."""

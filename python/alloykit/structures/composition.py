@@ -29,19 +29,25 @@ class CompositionRounded(UserWarning):
     """A composition that N atoms cannot hold exactly was rounded to the nearest counts."""
 
 
+def element_values(text: str, field: str = "composition", what: str = "fraction") -> list[tuple[str, float]]:
+    """``"Fe=0.8,Cr=0.2"`` (``:`` works too) -> [("Fe", 0.8), ("Cr", 0.2)]; errors name
+    ``field`` and call the number a ``what``. Element symbols are not checked here."""
+    out = []
+    for item in filter(None, text.replace(" ", "").split(",")):
+        el, sep, value = item.replace(":", "=").partition("=")
+        if not sep:
+            raise InputError(f"{field}: {item!r} is not ELEMENT={what.upper()}")
+        try:
+            out.append((el, float(value)))
+        except ValueError:
+            raise InputError(f"{field}: {what} {value!r} of {el} is not a number") from None
+    return out
+
+
 def _pairs(text: str) -> list[tuple[str, float]]:
     text = text.replace(" ", "")
     if "=" in text or ":" in text:
-        out = []
-        for item in filter(None, text.split(",")):
-            el, sep, frac = item.replace(":", "=").partition("=")
-            if not sep:
-                raise InputError(f"composition: {item!r} is not ELEMENT=FRACTION")
-            try:
-                out.append((el, float(frac)))
-            except ValueError:
-                raise InputError(f"composition: fraction {frac!r} of {el} is not a number") from None
-        return out
+        return element_values(text)
     parts = _FORMULA.findall(text)
     if not parts or "".join(el + n for el, n in parts) != text:
         raise InputError(f"composition: {text!r} is neither Fe=0.8,Cr=0.2 nor a formula like Fe80Cr20")
@@ -143,15 +149,21 @@ def exact_counts(composition, n_atoms: int, strict: bool = False) -> dict[str, i
     return {el: k for el, k in out.items() if k > 0}
 
 
+def grid_divisions(step: float) -> int:
+    """1/step for a step that divides 1 (0.5, 0.25, 0.1, 1/6, ...); InputError otherwise."""
+    n = round(1.0 / step) if step > 0 else 0
+    if n < 1 or abs(n * step - 1.0) > 1e-9:
+        raise InputError(f"step: {step} must divide 1 (e.g. 0.5, 0.25, 0.1)")
+    return n
+
+
 def composition_grid(elements, step: float = 0.1, min_fraction: float = 0.0) -> list[dict]:
     """Every composition of ``elements`` with fractions that are multiples of ``step``
     (1/step an integer) and at least ``min_fraction``, in lexicographic order."""
     from .species import check_species
 
     elements = check_species(elements, "elements")
-    n = round(1.0 / step) if step > 0 else 0
-    if n < 1 or abs(n * step - 1.0) > 1e-9:
-        raise InputError(f"step: {step} must divide 1 (e.g. 0.5, 0.25, 0.1)")
+    n = grid_divisions(step)
     out = []
     for parts in itertools.product(range(n + 1), repeat=len(elements) - 1):
         last = n - sum(parts)
