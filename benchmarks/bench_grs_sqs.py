@@ -11,8 +11,11 @@ generation call on one thread:
 - icet 4.0 ``generate_sqs_from_supercells`` (pair cluster space to 4.1 A: 3 shells,
   3000 Monte Carlo steps, as in the issue);
 - sqsgenerator 0.5.6 (shell weights 1, 1/2, 1/3, 1e5 iterations, one thread);
-- ``alloykit.grs.generate`` (the lexicographic search: exact pair order, then the GRS
-  loss; STEPS loss evaluations).
+- ``alloykit.grs.generate`` (the lexicographic search: exact pair order -- within
+  PAIR_TOLERANCE for the ternary -- then the GRS loss), run to the issue's goal: it stops at the first cell whose pair mismatch is no
+  worse than the better SQS tool's (median over seeds) and whose GRS loss is at least 10x
+  lower than both tools' (medians), or after --steps loss evaluations; the time is its
+  time to that cell ("hit" says whether the goal was reached).
 
 A tool that is not installed (``pip install -r benchmarks/requirements-compare.txt``) is
 skipped with a note. Also, at 128 atoms, the cost of one annealing step: a full GRS
@@ -41,6 +44,10 @@ SHELLS = (np.sqrt(3) / 2 * A, A, np.sqrt(2) * A)
 TASKS = [("Fe50Cr50", {"Fe": 0.5, "Cr": 0.5}, (3, 3, 3)), ("Fe50Cr50", {"Fe": 0.5, "Cr": 0.5}, (4, 4, 4)),
          ("Fe75Cr25", {"Fe": 0.75, "Cr": 0.25}, (4, 4, 2)), ("Fe75Cr25", {"Fe": 0.75, "Cr": 0.25}, (4, 4, 4)),
          ("FeCrV", {"Fe": 1 / 3, "Cr": 1 / 3, "V": 1 / 3}, (3, 3, 3))]
+# GRS's pair tolerance per composition: on 54-atom FeCrV the exactly pair-optimal cells
+# (mismatch 0) are few and isolated and their GRS loss stays ~0.7; allowing 0.08 of
+# mismatch (the SQS tools reach 0.10-0.47 there) leaves the moments room
+PAIR_TOLERANCE = {"FeCrV": 0.08}
 
 
 def pair_mismatch(atoms) -> float:
@@ -84,13 +91,17 @@ def run_sqsgenerator(comp, reps, seed):
     return sg.to_ase(pack.best().structure()), dt
 
 
-def run_grs(target, steps):
+def run_grs(target, steps, goal, tolerance=0.0):
+    """generate() to the goal (pair mismatch, loss) or ``steps`` loss evaluations."""
     def call(comp, reps, seed):
         parent = bulk("Fe", "bcc", a=A, cubic=True)
         t = time.perf_counter()
         res = generate(target, len(parent) * int(np.prod(reps)), composition=comp, parent=parent,
-                       matrix=np.diag(reps), steps=steps, seed=seed, allow_images=True)
+                       matrix=np.diag(reps), steps=steps, seed=seed, allow_images=True,
+                       stop_pair=goal[0], stop_at=goal[1], pair_tolerance=tolerance)
+        call.hits.append(res.hit_step is not None)
         return res.atoms, time.perf_counter() - t
+    call.hits = []
     return call
 
 
@@ -130,7 +141,7 @@ def step_costs(target, repeats=200):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--steps", type=int, default=300, help="GRS loss evaluations per run")
+    ap.add_argument("--steps", type=int, default=5000, help="most GRS loss evaluations per run")
     ap.add_argument("--tasks", type=int, nargs="*", help="indices into TASKS (default all)")
     args = ap.parse_args()
     import torch
@@ -153,7 +164,12 @@ def main():
         target, t_target = targets[label]
         pot = GRSPotential(target)
         natoms = 2 * int(np.prod(reps))
-        for tool, fn in {**tools, "alloykit GRS": run_grs(target, args.steps)}.items():
+        for tool, fn in {**tools, "alloykit GRS": None}.items():
+            if fn is None:    # the goal: the SQS tools' results of this task, as the issue sets it
+                theirs = [r for r in rows if r["task"] == f"{label} {natoms} atoms"]
+                goal = (min([r["pair_mismatch_median"] for r in theirs], default=0.0),
+                        min([r["grs_loss_median"] for r in theirs], default=np.inf) / 10)
+                fn = run_grs(target, args.steps, goal, PAIR_TOLERANCE.get(label, 0.0))
             res = []
             for seed in range(args.seeds):
                 atoms, dt = fn(comp, reps, seed)
@@ -165,6 +181,8 @@ def main():
                          "grs_loss_median": float(np.median(q)), "grs_loss_best": float(q.min()),
                          "seconds_median": float(np.median(dt)), "per_seed": [list(map(float, r)) for r in res],
                          "target_seconds": t_target if tool == "alloykit GRS" else None})
+            if tool == "alloykit GRS":
+                rows[-1].update(goal_pair_mismatch=goal[0], goal_loss=goal[1], goal_hits=f"{sum(fn.hits)}/{len(fn.hits)}")
     costs = step_costs(targets[next(iter(targets))][0])
     print(costs)
     plot(rows)

@@ -97,3 +97,15 @@ def torch_one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def random_fecr(n=3, seed=0, rattle=0.05, cr=0.2):
+    """A rattled BCC Fe cube of n^3 cells with a seeded fraction ``cr`` of Cr (GRS tests)."""
+    from ase.build import bulk
+
+    a = bulk("Fe", "bcc", a=2.86, cubic=True).repeat(n)
+    s = np.array(a.get_chemical_symbols())
+    s[np.random.default_rng(seed).choice(len(a), int(len(a) * cr), replace=False)] = "Cr"
+    a.set_chemical_symbols(s)
+    a.rattle(rattle, seed=seed)
+    return a

@@ -7,7 +7,7 @@ import pytest
 from ase.build import bulk
 from ase.neighborlist import neighbor_list
 
-from conftest import ROOT, VENV_BIN, run
+from conftest import ROOT, VENV_BIN, random_fecr, run
 
 from alloykit.grs import (GRSPotential, Moves, Target, anneal, build_target, check_cutoff, exact_counts,
                           generate, hnf_matrices, lattice_candidate, random_dense_cell)
@@ -15,15 +15,6 @@ from alloykit.lmp import LammpsCalculator, Potential, relax
 from alloykit.structures import CompositionRounded
 
 SMALL = dict(nmax=(4, 2, 1), lmax=(0, 2, 1))
-
-
-def random_fecr(n=3, seed=0, rattle=0.05):
-    a = bulk("Fe", "bcc", a=2.86, cubic=True).repeat(n)
-    s = np.array(a.get_chemical_symbols())
-    s[np.random.default_rng(seed).choice(len(a), len(a) // 5, replace=False)] = "Cr"
-    a.set_chemical_symbols(s)
-    a.rattle(rattle, seed=seed)
-    return a
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +98,11 @@ def test_ensemble_term_has_exact_forces(target, cell):
     em = pot.energy(p)
     assert abs(-(ep - em) / (2 * h) - f[2, 0]) <= 1e-6 * np.abs(f).max()
     assert np.abs(f).max() > 1e-3
+    # inside LAMMPS too: the energy LAMMPS sums is the pooled loss (not scaled by this
+    # cell's share of the atoms) and a minimisation lowers it
+    r = relax(cell, Potential.from_model(pot), ftol=1e-6, maxiter=300)
+    assert abs(r.get_potential_energy() - pot.energy(r)) <= 1e-10 * e
+    assert pot.energy(r) < 0.9 * e
 
 
 def test_tiny_aucu3_recovery():

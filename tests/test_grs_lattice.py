@@ -52,6 +52,28 @@ def test_incremental_loss_equals_full_recomputation(random_target):
     assert abs(inc.value - inc.full()) <= 1e-12
 
 
+def test_incremental_loss_pools_the_other_cells_of_a_set(random_target):
+    """With the power sums of another cell as the ensemble term (Eq. 14), the incremental
+    loss of a swap equals the torch GRS energy of the pooled pair of cells."""
+    import torch
+
+    pot = GRSPotential(random_target)
+    other = lattice_candidate(BCC, 8, {"Fe": 0.25, "Cr": 0.75}, seed=5, matrix=np.diag([2, 2, 2]))
+    pairs = pot.ace.pairs(other)
+    pot.ensemble_sums = pot.loss.sums(pot.ace.from_pairs(pairs), torch.from_numpy(
+        pot.ace.element_index(other.get_chemical_symbols())))
+    cell = lattice_candidate(BCC, 27, {"Fe": 0.5, "Cr": 0.5}, seed=3, matrix=np.diag([3, 3, 3]))
+    elem = pot.ace.element_index(cell.get_chemical_symbols())
+    inc = IncrementalLoss(pot, cell, elem)
+    a, b = 0, int(np.flatnonzero(elem != elem[0])[0])
+    value = inc.trial([a, b], [elem[b], elem[a]])
+    elem[[a, b]] = elem[[b, a]]
+    cell.set_chemical_symbols([pot.ace.elements[k] for k in elem])
+    assert abs(value - pot.energy(cell)) <= 1e-10 * max(1.0, abs(value))
+    pot.ensemble_sums = None
+    assert abs(value - pot.energy(cell)) > 1e-6    # the other cell did count
+
+
 def ase_alpha(atoms, radii, a="Cr", b="Fe"):
     """Warren-Cowley alpha_s(a, b) from ASE's neighbour list, shell by shell."""
     i, j, d = neighbor_list("ijd", atoms, radii[-1] + 0.1)

@@ -107,7 +107,8 @@ def generate(target: Target, natoms: int, composition: dict | None = None, paren
              t_end: float | None = None, minimize: bool | None = None, allow_images: bool = False,
              min_distance: float | None = None, stop_at: float | None = 1e-10, progress: bool = False,
              pair: bool | str = "auto", nshells: int = 3, matrix=None, method: str = "sa",
-             population: int = 20, comm=None, pair_tolerance: float = 0.0) -> GRSResult:
+             population: int = 20, comm=None, pair_tolerance: float = 0.0, stop_pair: float = 0.0,
+             ensemble_sums=None) -> GRSResult:
     """One GRS cell of ``natoms`` atoms for ``target``.
 
     parent: an ase.Atoms parent lattice -> a supercell candidate, the most compact one
@@ -119,11 +120,14 @@ def generate(target: Target, natoms: int, composition: dict | None = None, paren
     ("auto") or always (True): the lexicographic search (:mod:`.lexicographic`) -- the
     Warren-Cowley alpha of ``nshells`` shells exactly as close to the target's as
     possible (within ``pair_tolerance``), then the lowest GRS loss; ``steps`` counts its
-    GRS loss evaluations.
+    GRS loss evaluations. It stops early once a cell has loss <= ``stop_at`` and pair
+    mismatch <= ``stop_pair`` (a goal, e.g. what an SQS tool reached).
     method: "sa" (simulated annealing, or the lexicographic search above) or "ga" (the
     genetic algorithm of :mod:`.ga`, ``steps`` generations of ``population`` cells, the
     population evaluated over ``comm``'s MPI ranks when given; on a lattice each child is
     refined by 30 pair-only steps with a pair target, else by 20 greedy swaps).
+    ensemble_sums: power sums (sums, counts) of other cells (Eq. 14): the loss is that of
+    the pooled set (see :func:`generate_set`). Negative ``weights`` (reverse GRS) never stop early.
     """
     if method not in ("sa", "ga"):
         raise InputError(f"method: {method!r} (sa or ga)")
@@ -141,6 +145,9 @@ def generate(target: Target, natoms: int, composition: dict | None = None, paren
     # rounded to whole atoms (with a note) once, so every candidate holds these counts exactly
     composition = {e: c / natoms for e, c in exact_counts(composition, natoms).items()}
     pot = GRSPotential(target, weights)
+    pot.ensemble_sums = ensemble_sums    # Eq. 14: the other cells of a set pool with this one
+    if any(w < 0 for w in weights):      # reverse GRS: the loss is negative from the start
+        stop_at = None
     nbasis, nel = pot.ace._nmax_all * (pot.ace._lmax_all + 1) ** 2, len(target.elements)
     if parent is not None:
         if natoms % len(parent):
@@ -173,7 +180,7 @@ def generate(target: Target, natoms: int, composition: dict | None = None, paren
                            pair_mismatch=ga.pair_mismatch)
     elif pair_target is not None:
         res = lexicographic_search(cand, pot, pair_target, steps=steps, seed=seed, nshells=nshells, stop_at=stop_at,
-                                   pair_tolerance=pair_tolerance, progress=progress)
+                                   stop_pair=stop_pair, pair_tolerance=pair_tolerance, progress=progress)
     else:
         res = anneal(cand, pot, steps=steps, moves=moves, t_start=t_start, t_end=t_end, seed=seed, stop_at=stop_at,
                      progress=progress)

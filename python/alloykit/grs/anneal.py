@@ -112,7 +112,7 @@ def _anneal(atoms, potential, steps, moves, prob, t_start, t_end, rng, stop_at, 
         return potential.energy(a)
 
     current = evaluate(atoms, elem)
-    t_start = 0.01 * max(current, 1e-12) if t_start is None else t_start
+    t_start = 0.01 * max(abs(current), 1e-12) if t_start is None else t_start    # reverse GRS: negative
     t_end = t_start / 100 if t_end is None else t_end
     best, best_atoms, hit, accepted, history = current, atoms.copy(), None, 0, []
     if stop_at is not None and current <= stop_at:

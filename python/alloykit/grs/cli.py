@@ -17,6 +17,12 @@ EXAMPLES = """examples:
                --parent bcc:2.86 --allow-images --out grs_fecr
   # a LAMMPS dump with atom types only: name the element of each type
   alloykit grs --target dump.gz --species Fe Cr --natoms 16 --parent bcc:2.86 --allow-images --out grs_dump
+  # a set of 8 cells (16 and 32 atoms) matching a DFT dataset together, with its coverage report;
+  # rerun with a larger --ncells and the same --out to grow it
+  alloykit grs --target Ta_*.extxyz --ncells 8 --natoms 16 32 --steps 300 --coverage --out ta_set
+  # reverse GRS (paper Fig. 6): cells pushed away from a random alloy, weights -0.01,-0.01
+  alloykit grs --target random_FeCrSiV.extxyz --reverse --ncells 4 --natoms 16 --parent bcc:2.85 \
+               --allow-images --out reverse
 """
 
 
@@ -67,7 +73,15 @@ def run(args) -> int:
         target = build_target(structures, nmax=nmax, lmax=lmax, rcut=args.rcut)
     out = make_folder(comm, args.out, "--out")
     on_root(comm, "writing target.json", target.save, out / "target.json")
-    result = generate(target, args.natoms, composition=composition, parent=parent, steps=args.steps,
+    if args.reverse:
+        if args.weights != "1,1":
+            from ..errors import InputError
+
+            raise InputError("--reverse sets the weights to -0.01,-0.01: give --weights or --reverse, not both")
+        weights = (-0.01, -0.01)
+    if args.ncells > 1 or len(args.natoms) > 1:
+        return _run_set(args, comm, out, structures, target, composition, parent, weights)
+    result = generate(target, args.natoms[0], composition=composition, parent=parent, steps=args.steps,
                       seed=args.seed, weights=weights, allow_images=args.allow_images, method=args.method,
                       population=args.population, comm=comm, progress=not args.quiet and (comm is None or comm.Get_rank() == 0))
     atoms = result.atoms
@@ -91,7 +105,46 @@ def run(args) -> int:
         print(json.dumps(summary, indent=1))
 
     on_root(comm, f"writing the results in {out}", write)
+    if args.coverage:
+        on_root(comm, "writing coverage.json", _coverage, out, target, structures, [atoms])
     return 0
+
+
+def _run_set(args, comm, out, structures, target, composition, parent, weights) -> int:
+    """``--ncells``: a set (:func:`generate_set`) in out/set (resumed from it), its files and summary."""
+    from ..parallel import on_root
+    from .sets import generate_set, write_set
+
+    grs_set = generate_set(target, args.ncells, list(args.natoms), composition=composition, parent=parent,
+                           steps=args.steps, seed=args.seed, weights=weights, refine_passes=args.refine,
+                           directory=out / "set", comm=comm, allow_images=args.allow_images,
+                           progress=not args.quiet and (comm is None or comm.Get_rank() == 0))
+
+    def write():
+        write_set(grs_set, out / "set_lammps", "lammps-data", elements=target.elements)
+        summary = {"ncells": len(grs_set.cells), "natoms": [len(c) for c in grs_set.cells],
+                   "set_loss": grs_set.loss, "cell_losses": grs_set.cell_losses, "weights": list(weights),
+                   "refine_passes": grs_set.refine_passes, "seed": args.seed,
+                   "files": ["set/cell_*.extxyz", "set/set.json", "set_lammps/cell_*.data", "target.json"]}
+        (out / "summary.json").write_text(json.dumps(summary, indent=1))
+        print(json.dumps(summary, indent=1))
+
+    on_root(comm, f"writing the set in {out}", write)
+    if args.coverage:
+        on_root(comm, "writing coverage.json", _coverage, out, target, structures, grs_set.cells)
+    return 0
+
+
+def _coverage(out, target, structures, cells) -> None:
+    """coverage.json (PCA hull fraction, moment MAE) and coverage.png (histograms)."""
+    from .coverage import coverage_report, descriptors, histogram_figure
+
+    report = coverage_report(target, cells, structures)
+    ace = target.descriptor()
+    histogram_figure(descriptors(structures, ace, target.scale), descriptors(cells, ace, target.scale),
+                     path=out / "coverage.png")
+    (out / "coverage.json").write_text(json.dumps(report, indent=1))
+    print(json.dumps({"coverage": report}, indent=1))
 
 
 def _numbers(text: str, option: str, kind):
@@ -108,7 +161,17 @@ def register(sub) -> None:
                        description=__doc__, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
                        parents=[cliopts.common(), cliopts.species(), cliopts.seed()])
     p.add_argument("--target", nargs="+", required=True, help="structure files (extxyz, LAMMPS data/dump, POSCAR...)")
-    p.add_argument("--natoms", type=cliopts.positive_int, required=True, help="atoms in the GRS cell")
+    p.add_argument("--natoms", type=cliopts.positive_int, nargs="+", required=True,
+                   help="atoms in the GRS cell; with --ncells, sizes cycled over the cells")
+    p.add_argument("--ncells", type=cliopts.positive_int, default=1,
+                   help="a set of this many cells matching the target together (Eq. 14), written to OUT/set and "
+                        "resumed or grown from it (default 1: one cell)")
+    p.add_argument("--refine", type=cliopts.number_in(int, lo=0, hi=100, name="refine passes 0-100"), default=0,
+                   help="joint passes over a set after it is built, each cell re-annealed against the others")
+    p.add_argument("--reverse", action="store_true",
+                   help="reverse GRS: weights -0.01,-0.01 (cells pushed away from the target, loss bounded)")
+    p.add_argument("--coverage", action="store_true",
+                   help="also write coverage.json/png: PCA hull fraction (Eq. 18) and moment MAE against the target")
     p.add_argument("--composition", help="Fe=0.8,Cr=0.2 or Fe80Cr20 (default: the target's); rounded to whole "
                                          "atoms with a note")
     p.add_argument("--parent", help="parent lattice 'fcc:A', 'bcc:A' or a structure file; the most compact "

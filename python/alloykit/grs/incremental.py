@@ -21,26 +21,45 @@ from .potential import GRSPotential
 
 class Invariants:
     """ACE invariants in numpy from the atomic base, columns = atoms: the sparse polynomial
-    of :mod:`alloykit.descriptors.basis` as gathers + one sparse matrix per rank."""
+    of :mod:`alloykit.descriptors.basis` as a product tree + one sparse matrix per rank.
+
+    A rank-r term is a product A_i1 ... A_ir; the factors commute, so terms are sorted
+    (duplicates merge their coefficients) and every product is its (r-1)-prefix's product
+    times one more A row, each prefix computed once for all ranks. With the paper's
+    truncation this is ~1,700 row products instead of ~2,900."""
 
     def __init__(self, ace):
-        self.terms = []
+        levels = [{}]    # levels[r-1]: sorted index tuple -> row of that level's product table
+        ranks = []
         for coef, idx, fid, count in ace._terms:
             if count == 0:
                 continue
-            c = sp.csr_matrix((coef.cpu().numpy(), (fid.cpu().numpy(), np.arange(len(coef)))),
-                              shape=(count, len(coef)))
-            self.terms.append((idx.cpu().numpy(), c))
+            terms, where = np.unique(np.sort(idx.cpu().numpy(), axis=1), axis=0, return_inverse=True)
+            c = sp.csr_matrix((coef.cpu().numpy(), (fid.cpu().numpy(), where.ravel())), shape=(count, len(terms)))
+            ranks.append((terms, c))
+            for t in terms:    # register the term and all its prefixes
+                for r in range(1, len(t) + 1):
+                    while len(levels) < r:
+                        levels.append({})
+                    levels[r - 1].setdefault(tuple(t[:r]), len(levels[r - 1]))
+        # level r: (row of the prefix in level r-1, last factor) per product
+        self.steps = [np.array([(levels[r - 1][k[:-1]], k[-1]) for k in levels[r]], dtype=np.int64).reshape(-1, 2)
+                      for r in range(1, len(levels))]
+        self.first = np.array([k[0] for k in levels[0]], dtype=np.int64)
+        # each rank's coefficients act on its level's whole table (columns = table rows)
+        self.ranks = []
+        for terms, c in ranks:
+            level = len(terms[0]) - 1
+            rows = np.array([levels[level][tuple(t)] for t in terms])
+            self.ranks.append((level, (c @ sp.csr_matrix((np.ones(len(rows)), (np.arange(len(rows)), rows)),
+                                                         shape=(len(rows), len(levels[level])))).tocsr()))
 
     def __call__(self, a_t: np.ndarray) -> np.ndarray:
         """(nA, n) atomic bases -> (nB, n) invariants."""
-        out = []
-        for idx, c in self.terms:
-            prod = a_t[idx[:, 0]]
-            for r in range(1, idx.shape[1]):
-                prod = prod * a_t[idx[:, r]]
-            out.append(c @ prod)
-        return np.vstack(out)
+        tables = [a_t[self.first]]
+        for step in self.steps:
+            tables.append(tables[-1][step[:, 0]] * a_t[step[:, 1]])
+        return np.vstack([c @ tables[level] for level, c in self.ranks])
 
 
 class IncrementalLoss:
@@ -95,13 +114,16 @@ class IncrementalLoss:
     def _sums(self, b: np.ndarray, elem: np.ndarray):
         return self._power_sums(b, elem), np.bincount(elem, minlength=self.nel).astype(float)
 
-    def _power_sums(self, b: np.ndarray, elem: np.ndarray, sign: float = 1.0) -> np.ndarray:
-        """(nel, K, nB) sums of B^k per element (one-hot matmuls: np.add.at is slow)."""
+    def _power_sums(self, b: np.ndarray, elem: np.ndarray, sign=1.0) -> np.ndarray:
+        """(nel, K, nB) sums of sign x B^k per element (one-hot matmuls: np.add.at is slow)."""
         onehot = (elem[None, :] == np.arange(self.nel)[:, None]) * sign
         return np.stack([onehot @ b ** (k + 1) for k in range(self.kmax)], axis=1)
 
     def _loss(self, sums, counts, core) -> float:
-        return float(self.pot.loss.from_sums(torch.from_numpy(sums), torch.from_numpy(counts))) + core
+        others = self.pot.ensemble_sums    # the other cells of a set (Eq. 14) pool with this one
+        if others is not None:
+            sums, counts = sums + others[0].cpu().numpy(), counts + others[1].cpu().numpy()
+        return float(self.pot.loss.from_sums(sums, counts)) + core
 
     def reset(self, elem: np.ndarray) -> float:
         self.elem = np.asarray(elem, dtype=np.int64).copy()
@@ -130,16 +152,21 @@ class IncrementalLoss:
         old_v, old_r = self._terms(self.elem, p)
         new_v, new_r = self._terms(new, p)
         centres = np.unique(self.i[p])
-        # the delta of A in the block of the centres concerned: a signed +-1 scatter
-        # matrix (rows: centre x element channel; columns: old and new pair terms)
+        # the delta of A in the block of the centres concerned (rows: centre x element
+        # channel): old pair terms out, new ones in
         rows = np.concatenate([old_r, new_r])
         rows = np.searchsorted(centres, rows // self.nel) * self.nel + rows % self.nel
-        scatter = sp.csr_matrix((np.repeat([-1.0, 1.0], len(p)), (rows, np.arange(2 * len(p)))),
-                                shape=(len(centres) * self.nel, 2 * len(p)))
-        a = self.a[centres] + (scatter @ np.vstack([old_v, new_v])).reshape(len(centres), -1)
+        order = np.argsort(rows, kind="stable")    # grouped rows: one reduceat (np.add.at is slow)
+        rows = rows[order]
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        delta = np.zeros((len(centres) * self.nel, self.nf))
+        delta[rows[starts]] = np.add.reduceat(np.concatenate([-old_v, new_v])[order], starts, axis=0)
+        a = self.a[centres] + delta.reshape(len(centres), -1)
         b = self.inv(a.T).T
-        sums = (self.sums + self._power_sums(b, new[centres])
-                + self._power_sums(self.b[centres], self.elem[centres], -1.0))
+        # power sums: the centres' new rows in, their old rows out, in one product per order
+        labels = np.concatenate([new[centres], self.elem[centres]])
+        sign = np.repeat([1.0, -1.0], len(centres))
+        sums = self.sums + self._power_sums(np.vstack([b, self.b[centres]]), labels, sign)
         counts = np.bincount(new, minlength=self.nel).astype(float)
         core = self.core_e + 0.5 * (self.core[new[self.i[p]], new[self.j[p]], p].sum()
                                     - self.core[self.elem[self.i[p]], self.elem[self.j[p]], p].sum())

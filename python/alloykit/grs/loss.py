@@ -12,6 +12,7 @@ other MPI ranks enter by adding their sums, and forces stay exact.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from ..errors import InputError
@@ -33,22 +34,29 @@ class GRSLoss:
         self.element_weight = t(target.counts / target.counts.sum())
         self.present = t(target.counts > 0)
         self.nel = len(target.elements)
+        self._numpy = tuple(a.cpu().numpy() for a in (self.t_moments, self.scale, self.element_weight * self.present))
 
     def sums(self, b: torch.Tensor, elem: torch.Tensor):
         """Power sums and counts of a structure's descriptors (add those of others to combine)."""
         return power_sums(b, elem, self.nel, self.kmax)
 
-    def from_sums(self, sums: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    def from_sums(self, sums, counts):
+        """Q from power sums: torch tensors (differentiable) or numpy arrays (the
+        incremental search's fast path: no torch dispatch per move), same arithmetic."""
+        if isinstance(sums, np.ndarray):
+            t_moments, scale, weight = self._numpy
+        else:
+            t_moments, scale, weight = self.t_moments, self.scale, self.element_weight * self.present
         moments = central_moments(sums, counts)
-        q = sums.new_zeros(())
+        q = 0.0
         for k, alpha in enumerate(self.weights):
             if alpha == 0:
                 continue
-            diff = (moments[:, k] - self.t_moments[:, k]) / self.scale ** (k + 1)
-            x = (diff ** 2).mean(dim=1)    # per element
+            diff = (moments[:, k] - t_moments[:, k]) / scale ** (k + 1)
+            x = (diff ** 2).mean(1)    # per element
             if alpha < 0:
                 x = x / (1.0 + x)
-            q = q + alpha * (self.element_weight * self.present * x).sum()
+            q = q + alpha * (weight * x).sum()
         return q
 
     def __call__(self, b: torch.Tensor, elem: torch.Tensor) -> torch.Tensor:

@@ -3,9 +3,11 @@
 n[s, a, b] counts the directed pairs (i -> j) of distance shell s with e_i = a, e_j = b
 (periodic images included, as ASE's neighbour list and the SQS tools count them).
 alpha_s(a, b) = 1 - n[s, a, b] / (N_a Z_s c_b). A swap of atoms x and y changes only the
-pairs that touch x or y, so the count change of K candidate swaps is a few integer
-bincounts over their neighbour tables (numpy over K at once): the pair mismatch of every
-candidate is known before any descriptor is computed.
+pairs that touch x or y, and that change follows from each atom's count of neighbour
+species per shell, M[i, s, b], and the multiplicities C[x, y, s] of x-y pairs (images of
+small cells included): a few array operations over K candidate swaps at once, whatever
+the coordination, so the pair mismatch of every candidate is known before any
+descriptor is computed.
 """
 from __future__ import annotations
 
@@ -20,7 +22,22 @@ from ..structures import neighbour_pairs
 def distance_shells(atoms, nshells: int, tol: float = 1e-3):
     """(i, j, shell) of the directed pairs in the first ``nshells`` distance shells of a
     structure whose atoms sit on ideal sites, and the shell radii. Raises InputError if
-    its distances do not fall into sharp shells (not an ideal lattice)."""
+    its distances do not fall into sharp shells (not an ideal lattice).
+
+    Cached on the geometry (labels do not matter): a search asks for the same cell's
+    shells several times, and a small cell's neighbour list costs more than its search."""
+    key = (atoms.positions.tobytes(), atoms.cell.array.tobytes(), tuple(atoms.pbc), int(nshells), float(tol))
+    if key not in _SHELLS:
+        if len(_SHELLS) >= 8:
+            _SHELLS.pop(next(iter(_SHELLS)))
+        _SHELLS[key] = _find_shells(atoms, nshells, tol)
+    return _SHELLS[key]
+
+
+_SHELLS: dict = {}    # geometry -> shells of the last few cells (read-only arrays)
+
+
+def _find_shells(atoms, nshells: int, tol: float):
     d1 = neighbour_pairs(atoms, 2.0 * (atoms.get_volume() / len(atoms)) ** (1 / 3), sort=False)[2].min()
     cutoff = 1.8 * d1
     while True:
@@ -34,7 +51,10 @@ def distance_shells(atoms, nshells: int, tol: float = 1e-3):
     radii = radii[:nshells]
     shell = np.argmin(np.abs(d[:, None] - radii[None, :]), axis=1)
     keep = np.abs(d - radii[shell]) <= tol * d1
-    return i[keep], j[keep], shell[keep], radii
+    out = (i[keep], j[keep], shell[keep], radii)
+    for a in out:
+        a.flags.writeable = False
+    return out
 
 
 def _clusters(d: np.ndarray, tol: float):
@@ -81,22 +101,21 @@ class PairOrder:
         if self.target is not None and self.target.shape[0] < self.nshells:
             raise InputError(f"pair order: the target has {self.target.shape[0]} shells, {self.nshells} asked for")
         n = len(atoms)
-        # a neighbour table per atom: shell-major, padded with -1 (small cells: images repeat)
-        order = np.lexsort((j, shell, i))
-        i, j, shell = i[order], j[order], shell[order]
         deg = np.bincount(i, minlength=n)
         if (deg != deg[0]).any():
             raise InputError("pair order: sites with different neighbour counts (not one lattice)")
-        self.nbr = j.reshape(n, deg[0])
-        self.shell = shell.reshape(n, deg[0])[0]
-        self.z = np.bincount(self.shell, minlength=self.nshells)
         self.i_all, self.j_all, self.s_all = i, j, shell
+        # multiplicities of the directed pairs (x, y) per shell: symmetric, images counted
+        self.mult = np.zeros((n, n, self.nshells), dtype=np.int32)
+        np.add.at(self.mult, (i, j, shell), 1)
         self.reset(elem)
 
     def reset(self, elem):
         self.elem = np.asarray(elem, dtype=np.int64).copy()
         self.counts = self._count(self.elem)
         self.value = self.mismatch(self.counts)
+        # M[i, s, b]: neighbours of species b of atom i in shell s
+        self.species_around = np.einsum("iks,kb->isb", self.mult, np.eye(self.nel, dtype=np.int32)[self.elem])
 
     def _count(self, elem) -> np.ndarray:
         code = (self.s_all * self.nel + elem[self.i_all]) * self.nel + elem[self.j_all]
@@ -106,29 +125,26 @@ class PairOrder:
         return pair_mismatch(shell_alpha(counts), self.target)
 
     def swap_deltas(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """(K, S, nel, nel) count changes of the swaps x[k] <-> y[k] (x and y of different species)."""
-        e, nel, k = self.elem, self.nel, len(x)
-        ex, ey = e[x][:, None], e[y][:, None]
-        s = self.shell[None, :]
-        base = np.arange(k)[:, None] * (self.nshells * nel * nel)
-        codes, weights = [], []
-        for c, o, old_c, new_c, first in ((x, y, ex, ey, True), (y, x, ey, ex, False)):
-            nb = self.nbr[c]                                       # (K, Z)
-            en = e[nb]
-            is_c, is_o = nb == c[:, None], nb == o[:, None]
-            new_n = np.where(is_c, new_c, np.where(is_o, old_c, en))
-            # directed pairs c -> nb and nb -> c; the pair x <-> y is listed from both ends,
-            # so from y's side the neighbour x is skipped (it was counted from x's); an
-            # atom's own image is listed in both directions already
-            w = np.ones(nb.shape) if first else 1.0 - is_o
-            w_rev = w * ~is_c
-            codes += [base + (s * nel + old_c) * nel + en, base + (s * nel + new_c) * nel + new_n,
-                      base + (s * nel + en) * nel + old_c, base + (s * nel + new_n) * nel + new_c]
-            weights += [-w, w, -w_rev, w_rev]
-        out = np.bincount(np.concatenate(codes, axis=None), np.concatenate(weights, axis=None),
-                          minlength=k * self.nshells * nel * nel)
-        out = np.rint(out).astype(np.int64)
-        return out.reshape(k, self.nshells, nel, nel)
+        """(K, S, nel, nel) count changes of the swaps x[k] <-> y[k] (x and y of different species).
+
+        With e_x = A, e_y = B: x's own pairs (row x) go from A (x) M_x to B (x) M'_x, where M'_x
+        is M_x with x's self-images relabelled to B and its y-neighbours to A; the pairs
+        of other atoms pointing at x (R_x: M_x without x and y) move from column A to
+        column B. The same for y with A and B exchanged."""
+        x, y = np.asarray(x), np.asarray(y)
+        one = np.eye(self.nel, dtype=np.int32)
+        e_a, e_b = one[self.elem[x]][:, None, :], one[self.elem[y]][:, None, :]    # (K, 1, nel)
+        m_x, m_y = self.species_around[x], self.species_around[y]                   # (K, S, nel)
+        c_xx, c_yy = self.mult[x, x][..., None], self.mult[y, y][..., None]         # (K, S, 1)
+        c_xy = self.mult[x, y][..., None]
+        ab = e_b - e_a
+        mp_x = m_x + (c_xx - c_xy) * ab
+        mp_y = m_y - (c_yy - c_xy) * ab
+        r_x = m_x - c_xx * e_a - c_xy * e_b
+        r_y = m_y - c_yy * e_b - c_xy * e_a
+        outer = lambda u, v: u[:, :, :, None] * v[:, :, None, :]    # noqa: E731  rows: centre species
+        return (outer(e_b, mp_x) - outer(e_a, m_x) + outer(e_a, mp_y) - outer(e_b, m_y)
+                + outer(r_x - r_y, ab))
 
     def swap_values(self, x, y) -> np.ndarray:
         """Pair mismatch after each swap x[k] <-> y[k]."""
@@ -140,5 +156,9 @@ class PairOrder:
 
     def accept_swap(self, x: int, y: int) -> None:
         self.counts = self.counts + self.swap_deltas(np.array([x]), np.array([y]))[0]
-        self.elem[x], self.elem[y] = self.elem[y], self.elem[x]
+        a, b = self.elem[x], self.elem[y]
+        moved = self.mult[:, x] - self.mult[:, y]    # (n, S): x's pairs turn B, y's turn A
+        self.species_around[:, :, a] -= moved
+        self.species_around[:, :, b] += moved
+        self.elem[x], self.elem[y] = b, a
         self.value = self.mismatch(self.counts)

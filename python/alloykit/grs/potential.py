@@ -53,7 +53,8 @@ class GRSPotential(MLIAPUnified):
         return torch.where(r < rc, self.core_strength * (1.0 + torch.cos(math.pi * x)), torch.zeros_like(r))
 
     def _reduce(self, sums, counts):
-        """Sums over MPI ranks (and the ensemble), as a leaf that gradients stop at."""
+        """Sums over MPI ranks (and the ensemble), as a leaf that gradients stop at, and
+        this structure's atom count over the ranks (the ensemble's cells not included)."""
         s, c = sums.detach(), counts.detach()
         if self.comm is not None and self.comm.Get_size() > 1:
             from mpi4py import MPI
@@ -62,22 +63,24 @@ class GRSPotential(MLIAPUnified):
             self.comm.Allreduce(MPI.IN_PLACE, buf, op=MPI.SUM)
             s = torch.from_numpy(buf[:s.numel()].reshape(s.shape)).to(s)
             c = torch.from_numpy(buf[s.numel():]).to(c)
+        own = c.sum()
         if self.ensemble_sums is not None:
             s, c = s + self.ensemble_sums[0].to(s), c + self.ensemble_sums[1].to(c)
-        return s.requires_grad_(True), c
+        return s.requires_grad_(True), c, own
 
     def loss_and_core(self, pairs: Pairs):
         """Q, the core energy of each directed pair, the surrogate whose gradient is the
-        force, and the atom count (over MPI ranks) for the centres in ``pairs``."""
+        force, and the structure's atom count over MPI ranks (each atom carries Q / count
+        inside LAMMPS, so that the energy LAMMPS sums is Q, with or without an ensemble)."""
         b = self.ace.from_pairs(pairs)
         sums, counts = self.loss.sums(b, pairs.ielem)
-        g_sums, g_counts = self._reduce(sums, counts)
+        g_sums, g_counts, natoms = self._reduce(sums, counts)
         q = self.loss.from_sums(g_sums, g_counts)
         (dq,) = torch.autograd.grad(q, g_sums)
         core_pairs = self._core(pairs)
         # d(Q + core)/d(rij): Q through this rank's own sums, chained with dQ/dsums
         surrogate = (sums * dq).sum() + 0.5 * core_pairs.sum()
-        return q.detach(), core_pairs.detach(), surrogate, g_counts.sum()
+        return q.detach(), core_pairs.detach(), surrogate, natoms
 
     def energy_and_forces(self, atoms):
         """Standalone: (V_core + Q, forces (N, 3)) of an ase.Atoms."""

@@ -35,6 +35,17 @@ def read_structures(paths, index=":", species=None) -> list:
     return out
 
 
+def read_tagged_json(path: Path, tag: str, refusal: str) -> dict:
+    """The JSON object in ``path`` whose "format" is ``tag``; InputError "``refusal`` (why)" otherwise."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise InputError(f"{refusal} ({e})") from None
+    if not isinstance(data, dict) or data.get("format") != tag:
+        raise InputError(f"{refusal} (no '{tag}' tag)")
+    return data
+
+
 def power_sums(b: torch.Tensor, elem: torch.Tensor, nel: int, kmax: int):
     """(nel, kmax, nB) sums of B^k per centre element, and (nel,) counts."""
     powers = torch.stack([b ** k for k in range(1, kmax + 1)], dim=1)    # (N, K, nB)
@@ -45,7 +56,7 @@ def power_sums(b: torch.Tensor, elem: torch.Tensor, nel: int, kmax: int):
 
 def central_moments(sums: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
     """Mean and central moments 2..K per element from power sums: (nel, K, nB)."""
-    n = counts.clamp(min=1.0)[:, None]
+    n = counts.clip(min=1.0)[:, None]    # numpy arrays or torch tensors alike
     raw = [sums[:, k] / n for k in range(sums.shape[1])]    # E[B^(k+1)]
     mu = raw[0]
     out = [mu]
@@ -57,7 +68,7 @@ def central_moments(sums: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
         out.append(raw[3] - 4 * mu * raw[2] + 6 * mu ** 2 * raw[1] - 3 * mu ** 4)
     if len(raw) > 4:
         raise InputError("moments above the 4th are not supported")
-    return torch.stack(out, dim=1)
+    return (np.stack if isinstance(sums, np.ndarray) else torch.stack)(out, 1)
 
 
 def min_distances(structures, elements) -> np.ndarray:
@@ -198,12 +209,7 @@ class Target:
     @classmethod
     def load(cls, path) -> "Target":
         path = Path(path)
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError) as e:
-            raise InputError(f"{path}: not a GRS target file ({e})") from None
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise InputError(f"{path}: not a GRS target file (no '{FORMAT}' tag)")
+        data = read_tagged_json(path, FORMAT, f"{path}: not a GRS target file")
         dmin = np.array([[np.inf if v is None else v for v in row] for row in data["dmin"]], dtype=float)
         return cls(data["descriptor"], np.array(data["sums"]), np.array(data["counts"]), np.array(data["scale"]),
                    dmin, int(data["natoms"]), float(data.get("volume", 0.0)),

@@ -15,15 +15,10 @@ import numpy as np
 from ase import Atoms
 
 from ..errors import InputError
-from ..structures import composition_grid, parse_composition, random_solid_solution, read_frames
+from ..structures import composition_grid, parse_composition, random_solid_solution, read_frames, sample_seed
 
 __all__ = ["composition_grid", "parse_composition", "random_solid_solution", "sample_seed", "grid_samples",
            "composition_label", "file_samples", "plain_atoms", "choose_sites", "structures_digest"]
-
-
-def sample_seed(seed: int, k: int) -> int:
-    """Independent, reproducible seed of sample k."""
-    return int(np.random.SeedSequence([int(seed), int(k)]).generate_state(1)[0])
 
 
 def composition_label(comp: dict) -> str:

@@ -194,6 +194,11 @@ def check_lattice_name(lattice) -> str:
     return name
 
 
+def sample_seed(seed: int, k: int) -> int:
+    """Independent, reproducible seed of item k (sample, cell, ...) of a run seeded ``seed``."""
+    return int(np.random.SeedSequence([int(seed), int(k)]).generate_state(1)[0])
+
+
 # the largest sample built in memory: 1e7 atoms is ~2 GB as ase.Atoms
 MAX_ATOMS = 10_000_000
 
