@@ -247,3 +247,25 @@ def test_grs_reads_typed_lammps_files_only_with_species(tmp_path):
         summary = json.loads((tmp_path / f"out_{name}" / "summary.json").read_text())
         # 3 Cr in 16 atoms is 0.75 of an atom in 4: rounded to one, with a note
         assert summary["formula"] == "CrFe3" and "note: composition rounded" in r.stderr
+
+
+def test_minimisations_relax_the_cell_towards_a_strained_target():
+    """Moves.box: with the cell relaxed by the LAMMPS minimisations, cells started on the
+    unstrained lattice take the shape of a target strained 6 % along one axis (the wire
+    snapshots need this); with a fixed cell they cannot."""
+    from alloykit.grs import Moves
+
+    strained = bulk("Fe", "bcc", a=2.86, cubic=True).repeat((3, 3, 3))
+    strained.set_cell(strained.cell.array * [1.0, 1.0, 1.06], scale_atoms=True)
+    target = build_target(strained, rcut=4.6, **SMALL)
+    parent = bulk("Fe", "bcc", a=2.86, cubic=True)
+    out = {}
+    for box in (False, "aniso"):
+        # displacements first: a perfect cubic cell feels an isotropic stress by symmetry
+        res = generate(target, 16, parent=parent, matrix=np.diag([2, 2, 2]), steps=6, seed=0, allow_images=True,
+                       moves=Moves(swap=0.0, displace=1.0, minimize=0.5, step=0.05, box=box), minimize=True)
+        lengths = res.atoms.cell.lengths()
+        out[box] = (res.loss, lengths.max() / lengths.min())    # descriptors do not see which axis
+    assert abs(out[False][1] - 1.0) < 1e-9                 # the fixed cell stays cubic
+    assert abs(out["aniso"][1] - 1.06) < 0.02               # the relaxed one follows the target
+    assert out["aniso"][0] < 0.1 * out[False][0]

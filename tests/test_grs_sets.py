@@ -110,6 +110,7 @@ def test_resume_reuses_finished_cells_and_grows_the_set(target, tmp_path):
     summary = json.loads((d / "set.json").read_text())
     assert summary["cells"][-1] == "cell_002.extxyz" and summary["natoms"] == [16, 16, 16]
     assert summary["loss"] == pytest.approx(three.loss, abs=1e-14)
+    assert np.allclose(summary["moments"], three.moments, rtol=1e-12, atol=1e-14)
     fresh = generate_set(target, 3, 16, seed=3, **FAST)    # same seed, no directory: the same set
     for a, b in zip(fresh.cells, three.cells):
         assert np.array_equal(a.positions, b.positions) and a.get_chemical_symbols() == b.get_chemical_symbols()

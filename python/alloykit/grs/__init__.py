@@ -188,7 +188,7 @@ def generate(target: Target, natoms: int, composition: dict | None = None, paren
     if minimize if minimize is not None else not moves.chemical_only:
         from ..lmp import Potential, relax
 
-        relaxed = relax(atoms, Potential.from_model(pot), ftol=1e-6, maxiter=5000, min_style="cg")
+        relaxed = relax(atoms, Potential.from_model(pot), box=moves.box, ftol=1e-6, maxiter=5000, min_style="cg")
         atoms, loss = relaxed, float(relaxed.get_potential_energy())
     return GRSResult(atoms, loss, res.history, res.hit_step, cand, res.pair_mismatch, res.pair_alpha)
 

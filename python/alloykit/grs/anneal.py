@@ -3,7 +3,7 @@
 Moves, chosen with user-set probabilities: chemical ``swap`` (composition kept), chemical
 ``flip`` (composition free, among the target's elements), atomic ``displace`` (one atom, a
 Gaussian step) and ``minimize`` (a local LAMMPS minimisation of the GRS potential with
-cg). Metropolis acceptance min(1, exp(-(Q1 - Q0) / T)) on the loss with T going
+cg; of the cell too with ``box``, so that a cell can take a strained target's shape). Metropolis acceptance min(1, exp(-(Q1 - Q0) / T)) on the loss with T going
 geometrically from ``t_start`` to ``t_end``; the random walk accepts every move. Seeded.
 
 Chemistry-only runs use the incremental loss of :mod:`.incremental`: geometry is fixed, so
@@ -29,6 +29,7 @@ class Moves:
     displace: float = 0.0
     minimize: float = 0.0
     step: float = 0.1    # displacement size, A
+    box: str | bool = False    # cell relaxed by the minimisations too: "iso", "aniso" or "tri" (fix box/relax)
 
     def probabilities(self) -> np.ndarray:
         p = np.array([self.swap, self.flip, self.displace, self.minimize], dtype=float)
@@ -156,7 +157,8 @@ def _anneal(atoms, potential, steps, moves, prob, t_start, t_end, rng, stop_at, 
 
                 trial = atoms.copy()
                 trial.set_chemical_symbols([elements[k] for k in new_elem])
-                trial = relax(trial, Potential.from_model(potential), ftol=1e-4, maxiter=200, min_style="cg")
+                trial = relax(trial, Potential.from_model(potential), box=moves.box, ftol=1e-4, maxiter=200,
+                              min_style="cg")
                 trial.calc = None
             new = evaluate(trial if kind >= 2 else atoms, new_elem)
             delta = new - current

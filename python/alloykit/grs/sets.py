@@ -206,7 +206,7 @@ def _refine(cell, others, pot, parent, moves, steps, seed, minimize, stop_at):
         if minimize if minimize is not None else not moves.chemical_only:
             from ..lmp import Potential, relax
 
-            atoms = relax(atoms, Potential.from_model(pot), ftol=1e-6, maxiter=5000, min_style="cg")
+            atoms = relax(atoms, Potential.from_model(pot), box=moves.box, ftol=1e-6, maxiter=5000, min_style="cg")
             loss = float(atoms.get_potential_energy())
     finally:
         pot.ensemble_sums = None
@@ -273,7 +273,8 @@ class _Record:
         data = {"format": FORMAT, "version": 1, **self.key,
                 "cells": [f"cell_{i:03d}.extxyz" for i in range(len(summary.cells))],
                 "natoms": [len(c) for c in summary.cells], "seeds": summary.seeds,
-                "cell_losses": summary.cell_losses, "loss": summary.loss, "refine_passes": summary.refine_passes}
+                "cell_losses": summary.cell_losses, "loss": summary.loss, "refine_passes": summary.refine_passes,
+                "moments": np.asarray(summary.moments).tolist()}    # (element, moment, descriptor), pooled
         tmp = self.dir / "set.json.tmp"
         tmp.write_text(json.dumps(data, indent=1))
         os.replace(tmp, self.dir / "set.json")
