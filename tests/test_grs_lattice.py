@@ -11,7 +11,7 @@ from ase.neighborlist import neighbor_list
 
 from conftest import VENV_BIN, run
 
-from alloykit.grs import (GRSPotential, build_target, generate, hnf_matrices, lattice_candidate,
+from alloykit.grs import (GRSPotential, Moves, build_target, generate, hnf_matrices, lattice_candidate,
                           lexicographic_search, random_alloy_target)
 from alloykit.grs.incremental import IncrementalLoss
 from alloykit.grs.pairorder import PairOrder
@@ -168,7 +168,8 @@ def test_rounding_and_resource_guards(random_target):
     cases = [(dict(natoms=100000000, parent=prim), "natoms"),
              (dict(natoms=16, parent=bulk("Fe", "bcc", a=1e-3)), "parent"),
              (dict(natoms=16, min_distance=-1), "min_distance"),
-             (dict(natoms=200000, parent=prim), "GiB of pair tables")]
+             (dict(natoms=200000, parent=prim), "GiB of pair tables"),
+             (dict(natoms=16, parent=prim, method="ga", moves=Moves(displace=1.0, box="iso")), "moves.box")]
     for kwargs, match in cases:
         t = time.perf_counter()
         with pytest.raises(ValueError, match=match):

@@ -173,6 +173,10 @@ def generate(target: Target, natoms: int, composition: dict | None = None, paren
     if method == "ga":
         from .ga import genetic
 
+        if moves.box:
+            raise InputError("moves.box: the genetic algorithm keeps each cell's shape (its crossovers align "
+                             "cells); use method='sa' to relax cells")
+
         ga = genetic(cand, pot, generations=steps, population=population, moves=moves, seed=seed, stop_at=stop_at,
                      lattice=parent is not None, pair_target=pair_target, nshells=nshells,
                      local_steps=(30 if pair_target is not None else 20) if parent is not None else 0, comm=comm)

@@ -3,7 +3,8 @@
 Moves, chosen with user-set probabilities: chemical ``swap`` (composition kept), chemical
 ``flip`` (composition free, among the target's elements), atomic ``displace`` (one atom, a
 Gaussian step) and ``minimize`` (a local LAMMPS minimisation of the GRS potential with
-cg; of the cell too with ``box``, so that a cell can take a strained target's shape). Metropolis acceptance min(1, exp(-(Q1 - Q0) / T)) on the loss with T going
+cg; of the cell too with ``box``, so that a cell can take a strained target's shape).
+Metropolis acceptance min(1, exp(-(Q1 - Q0) / T)) on the loss with T going
 geometrically from ``t_start`` to ``t_end``; the random walk accepts every move. Seeded.
 
 Chemistry-only runs use the incremental loss of :mod:`.incremental`: geometry is fixed, so
