@@ -155,7 +155,7 @@ def generate(target: Target, natoms: int, composition: dict | None = None, paren
         _check_parent(parent, target)
         check_size(natoms, len(parent) / parent.get_volume(), pot.ace.rmax, nel, nbasis)
         cand = lattice_candidate(parent, natoms // len(parent), composition, seed=seed, matrix=matrix)
-        moves = moves or Moves(swap=1.0)
+        moves = moves or Moves.default(lattice=True)
     else:
         if target.density <= 0:
             raise InputError("the target has no periodic structure to take a density from: give a parent lattice")
@@ -163,7 +163,7 @@ def generate(target: Target, natoms: int, composition: dict | None = None, paren
         check_size(natoms, target.density, pot.ace.rmax, nel, nbasis)
         cand = random_dense_cell(natoms, composition, target.density,
                                  min_distance if min_distance is not None else 0.85 * dmin, seed=seed)
-        moves = moves or Moves(swap=0.2, displace=1.0, minimize=0.05, step=0.15)
+        moves = moves or Moves.default(lattice=False)
     check_cutoff(cand, pot.ace.rmax, allow_images)
     swaps_only = parent is not None and moves.chemical_only and moves.flip == 0
     pair_target = _pair_target(target, cand, nshells, pair) if swaps_only else None

@@ -32,6 +32,11 @@ class Moves:
     step: float = 0.1    # displacement size, A
     box: str | bool = False    # cell relaxed by the minimisations too: "iso", "aniso" or "tri" (fix box/relax)
 
+    @classmethod
+    def default(cls, lattice: bool) -> "Moves":
+        """generate's moves: swaps on a lattice; displacements and LAMMPS minimisations off it."""
+        return cls(swap=1.0) if lattice else cls(swap=0.2, displace=1.0, minimize=0.05, step=0.15)
+
     def probabilities(self) -> np.ndarray:
         p = np.array([self.swap, self.flip, self.displace, self.minimize], dtype=float)
         if (p < 0).any() or p.sum() <= 0:

@@ -197,9 +197,7 @@ def _refine(cell, others, pot, parent, moves, steps, seed, minimize, stop_at):
 
     pot.ensemble_sums = others
     try:
-        # generate's default moves (swaps on a lattice; displacements and minimisations off it)
-        moves = moves or (Moves(swap=1.0) if parent is not None else
-                          Moves(swap=0.2, displace=1.0, minimize=0.05, step=0.15))
+        moves = moves or Moves.default(lattice=parent is not None)
         before = pot.energy(cell)
         res = anneal(cell, pot, steps=steps, moves=moves, seed=seed, stop_at=stop_at)
         atoms, loss = res.atoms, res.loss
