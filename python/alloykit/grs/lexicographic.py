@@ -121,7 +121,7 @@ def lexicographic_search(atoms, potential, pair_target, steps: int = 2000, pair_
             q = loss.reset(order.elem)    # a full evaluation: it counts as one
             evals, p_best, empty = evals + 1, order.value, 0
             p_star = min(p_star, p_best)
-            t_start = 0.01 * max(q, 1e-12)
+            t_start = 0.01 * max(abs(q), 1e-12)    # reverse GRS: negative
             last_improved, phase = evals, 0
             if keep(p_best, q, best):
                 best = (p_best, q, order.elem.copy())
