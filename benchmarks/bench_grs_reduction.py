@@ -28,9 +28,9 @@ import numpy as np
 from ase import Atoms
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, write  # noqa: E402
+from common import RESULTS, cached_target, write  # noqa: E402
 
-from alloykit.grs import Moves, Target, build_target  # noqa: E402
+from alloykit.grs import Moves  # noqa: E402
 from alloykit.grs.coverage import descriptors, hull_fraction, moment_mae, pca_space  # noqa: E402
 from alloykit.grs.sets import generate_set  # noqa: E402
 
@@ -67,13 +67,7 @@ def main():
     steps = 20 if args.quick else args.steps
     t0 = time.perf_counter()
     structures = dft_structures()
-    cached = WORK / "target.json"
-    if cached.is_file():
-        target = Target.load(cached)
-    else:
-        target = build_target(structures)
-        WORK.mkdir(parents=True, exist_ok=True)
-        target.save(cached)
+    target = cached_target(WORK / "target.json", structures)
     ace = target.descriptor()
     t_desc = descriptors(structures, ace, target.scale)
     space = pca_space(t_desc, 0.99)

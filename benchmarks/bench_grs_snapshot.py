@@ -28,9 +28,9 @@ from ase.build import bulk
 from ase.io import read
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, write  # noqa: E402
+from common import RESULTS, cached_target, write  # noqa: E402
 
-from alloykit.grs import Moves, Target, build_target  # noqa: E402
+from alloykit.grs import Moves  # noqa: E402
 from alloykit.grs.coverage import descriptors, hull_fraction, moment_mae, pca_space  # noqa: E402
 from alloykit.grs.sets import generate_set  # noqa: E402
 from alloykit.structures import neighbour_pairs  # noqa: E402
@@ -68,13 +68,7 @@ def main():
     for name, file in SNAPSHOTS.items():
         snap = read(RESULTS / file)
         key = name.replace(" ", "_")
-        cached = WORK / key / "target.json"
-        if cached.is_file():
-            target = Target.load(cached)
-        else:
-            target = build_target(snap)
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            target.save(cached)
+        target = cached_target(WORK / key / "target.json", snap)
         ace = target.descriptor()
         t_desc = descriptors(snap, ace, target.scale)
         space = pca_space(t_desc, 0.99)

@@ -47,3 +47,15 @@ def parse_torch_run(parser, argv=None):
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     return args
+
+
+def cached_target(path: Path, structures):
+    """The GRS target of ``structures``, built once and kept in ``path`` (target JSON)."""
+    from alloykit.grs import Target, build_target
+
+    if Path(path).is_file():
+        return Target.load(path)
+    target = build_target(structures)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    target.save(path)
+    return target

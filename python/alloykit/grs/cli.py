@@ -137,12 +137,9 @@ def _run_set(args, comm, out, structures, target, composition, parent, weights) 
 
 def _coverage(out, target, structures, cells) -> None:
     """coverage.json (PCA hull fraction, moment MAE) and coverage.png (histograms)."""
-    from .coverage import coverage_report, descriptors, histogram_figure
+    from .coverage import coverage_report
 
-    report = coverage_report(target, cells, structures)
-    ace = target.descriptor()
-    histogram_figure(descriptors(structures, ace, target.scale), descriptors(cells, ace, target.scale),
-                     path=out / "coverage.png")
+    report = coverage_report(target, cells, structures, histograms=out / "coverage.png")    # descriptors once
     (out / "coverage.json").write_text(json.dumps(report, indent=1))
     print(json.dumps({"coverage": report}, indent=1))
 

@@ -38,8 +38,7 @@ def descriptors(structures, ace, scale=None, element: str | None = None) -> np.n
     rows = []
     with torch.no_grad():
         for atoms in structures:
-            pairs = ace.pairs(atoms)
-            b = ace.from_pairs(pairs).cpu().numpy()
+            b = ace.compute(atoms).cpu().numpy()
             if element is not None:
                 b = b[np.asarray(atoms.get_chemical_symbols()) == element]
             rows.append(b)
@@ -138,14 +137,15 @@ def moment_mae(target_desc, set_desc, per_moment: bool = False):
 
 
 def coverage_report(target, cells, target_structures=None, variance: float = 0.99, max_dims: int = MAX_DIMS,
-                    samples: int = 20000, seed: int = 0) -> dict:
+                    samples: int = 20000, seed: int = 0, histograms=None) -> dict:
     """The coverage of ``target`` by ``cells`` (ase.Atoms), in the target's units.
 
     target: a :class:`~alloykit.grs.target.Target` (descriptor set and scale) with its
     ``target_structures``, or the structures themselves (a Target with the default ACE
     is built from them). Hull and MAE pool the environments of all centre elements.
     Without structures only the moment MAE is known (from the target's power sums, per
-    element, weighted by composition); hull entries are None.
+    element, weighted by composition); hull entries are None. histograms: a PNG path for
+    :func:`histogram_figure` of the same descriptors (with structures).
     """
     from .target import Target, central_moments
 
@@ -174,6 +174,10 @@ def coverage_report(target, cells, target_structures=None, variance: float = 0.9
     report.update(n_target=len(t_desc), dims=space.dims, dims_needed=space.dims_needed,
                   variance_kept=space.variance_kept, moment_mae=moment_mae(t_desc, s_desc))
     report.update(hull_fraction(space.project(t_desc), space.project(s_desc), samples, seed))
+    if histograms is not None:
+        import matplotlib.pyplot as plt
+
+        plt.close(histogram_figure(t_desc, s_desc, path=histograms))
     return report
 
 

@@ -91,6 +91,9 @@ def _upper(nel: int):
     return np.triu_indices(nel, 1)
 
 
+MAX_PAIR_TABLE = 2 ** 30    # bytes of the (sites, sites, shells) multiplicity table
+
+
 class PairOrder:
     """Pair counts of a labelling of a fixed lattice, and their change under swaps."""
 
@@ -105,8 +108,12 @@ class PairOrder:
         if (deg != deg[0]).any():
             raise InputError("pair order: sites with different neighbour counts (not one lattice)")
         self.i_all, self.j_all, self.s_all = i, j, shell
-        # multiplicities of the directed pairs (x, y) per shell: symmetric, images counted
-        self.mult = np.zeros((n, n, self.nshells), dtype=np.int32)
+        # multiplicities of the directed pairs (x, y) per shell: symmetric, images counted;
+        # dense (GRS cells are small) and int8 (a multiplicity is at most a shell's size)
+        if n * n * self.nshells > MAX_PAIR_TABLE:
+            raise InputError(f"pair order: {n} sites need a {n * n * self.nshells / 2 ** 30:.3g} GiB pair table "
+                             f"(limit {MAX_PAIR_TABLE / 2 ** 30:.0f} GiB): use fewer atoms or pair=False")
+        self.mult = np.zeros((n, n, self.nshells), dtype=np.int8)
         np.add.at(self.mult, (i, j, shell), 1)
         self.reset(elem)
 
